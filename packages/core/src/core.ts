@@ -1,0 +1,213 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { CORE_CONFIG, type ConfigValues, type Env, readConfig } from "./config.js";
+import { type Db, openDatabase } from "./db/open.js";
+import { errorMessage } from "./errors.js";
+import { Hooks } from "./hooks.js";
+import { createLogger, type LogLevel, type Logger } from "./logger.js";
+import type { PluginContext, PluginDefinition } from "./plugin.js";
+import { ProviderRegistry } from "./provider.js";
+import { FileConstraints, Loops, Models, Projects, RpcLog, Runs, Turns } from "./records.js";
+import { RpcRegistry } from "./rpc.js";
+import { SchemeRegistry } from "./schemes.js";
+import { EntryStore } from "./store.js";
+import { divisorTokenizer, type Tokenizer } from "./tokens.js";
+import { ToolRegistry } from "./tools.js";
+
+export interface CoreOptions {
+  /** Where rummy keeps its database, plugins, skills and personas. Default `RUMMY_HOME` or `~/.rummy`. */
+  readonly home?: string;
+  /** The SQLite file. Default `<home>/rummy.db`; `":memory:"` for a throwaway store. */
+  readonly dbPath?: string;
+  /** The environment to configure from. Default `process.env`. */
+  readonly env?: Env;
+  readonly tokenizer?: Tokenizer;
+  readonly logger?: Logger;
+}
+
+/** Where a plugin came from, for reports and `discover`. */
+export type PluginSource =
+  | { readonly kind: "bundled" }
+  | { readonly kind: "directory"; readonly path: string }
+  | { readonly kind: "package"; readonly name: string };
+
+export interface LoadedPlugin {
+  readonly name: string;
+  readonly version: string | null;
+  readonly source: PluginSource;
+}
+
+export interface FailedPlugin {
+  readonly name: string;
+  readonly source: PluginSource;
+  readonly error: string;
+}
+
+/**
+ * The thin core: one SQLite store and the registries plugins fill. It owns
+ * no model-facing behaviour itself; the engine, tools, prompt sections,
+ * providers and RPC methods all arrive as plugins.
+ */
+export class RummyCore {
+  readonly home: string;
+  readonly env: Env;
+  readonly config: ConfigValues;
+  readonly log: Logger;
+  readonly hooks = new Hooks();
+  readonly rpc = new RpcRegistry();
+  readonly tools = new ToolRegistry();
+  readonly schemes: SchemeRegistry;
+  readonly store: EntryStore;
+  readonly tokenizer: Tokenizer;
+  readonly projects: Projects;
+  readonly runs: Runs;
+  readonly loops: Loops;
+  readonly turns: Turns;
+  readonly models: Models;
+  readonly fileConstraints: FileConstraints;
+  readonly rpcLog: RpcLog;
+  readonly providers: ProviderRegistry;
+  readonly plugins: LoadedPlugin[] = [];
+  readonly failedPlugins: FailedPlugin[] = [];
+  readonly #db: Db;
+  #closed = false;
+
+  private constructor(options: CoreOptions) {
+    this.env = options.env ?? process.env;
+    this.config = readConfig(CORE_CONFIG, this.env);
+    this.home = options.home ?? this.env.RUMMY_HOME ?? join(homedir(), ".rummy");
+    this.log =
+      options.logger ?? createLogger((this.env.RUMMY_LOG_LEVEL as LogLevel | undefined) ?? "info");
+    this.tokenizer =
+      options.tokenizer ?? divisorTokenizer(this.config.RUMMY_TOKEN_DIVISOR as number);
+    this.#db = openDatabase({ path: options.dbPath ?? join(this.home, "rummy.db") });
+    this.schemes = new SchemeRegistry(this.#db);
+    this.store = new EntryStore(this.#db, this.schemes, this.tokenizer);
+    this.projects = new Projects(this.#db);
+    this.runs = new Runs(this.#db);
+    this.loops = new Loops(this.#db);
+    this.turns = new Turns(this.#db);
+    this.models = new Models(this.#db);
+    this.fileConstraints = new FileConstraints(this.#db);
+    this.rpcLog = new RpcLog(this.#db);
+    this.providers = new ProviderRegistry(this.models);
+    this.hooks.onError((error) => this.log.warn(error.message));
+    // Committed writes become `entry.changed` events for plugins that render or notify.
+    this.store.observe((change) => {
+      if (this.hooks.hasSubscribers("entry.changed")) {
+        this.hooks.emit("entry.changed", change).catch(() => {});
+      }
+    });
+  }
+
+  /** Opens the store (creating and migrating it as needed) and returns a core with no plugins. */
+  static open(options: CoreOptions = {}): RummyCore {
+    return new RummyCore(options);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Loads one plugin: runs its setup through a context that records every
+   * registration. A setup that throws or outlives the time limit is
+   * reported, its registrations are undone, and the core carries on.
+   */
+  async use(
+    plugin: PluginDefinition | (() => Promise<PluginDefinition>),
+    source: PluginSource = { kind: "bundled" },
+    nameHint = "plugin",
+  ): Promise<LoadedPlugin | FailedPlugin> {
+    const timeoutMs = this.config.RUMMY_LOAD_TIMEOUT_MS as number;
+    let name = typeof plugin === "function" ? nameHint : plugin.name;
+    const disposers: (() => void)[] = [];
+    let open = true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        (async () => {
+          const definition = typeof plugin === "function" ? await plugin() : plugin;
+          name = definition.name;
+          if (this.plugins.some((p) => p.name === name)) {
+            throw new Error(`a plugin named '${name}' is already loaded`);
+          }
+          const context = this.#contextFor(name, disposers, () => open);
+          await definition.setup(context);
+          return definition;
+        })(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`did not finish loading within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]).then((definition) => {
+        const loaded: LoadedPlugin = { name, version: definition.version ?? null, source };
+        this.plugins.push(loaded);
+      });
+      return this.plugins[this.plugins.length - 1]!;
+    } catch (error) {
+      open = false;
+      for (const dispose of disposers.reverse()) {
+        try {
+          dispose();
+        } catch {
+          // Best effort: a half-registered plugin must not stop the others.
+        }
+      }
+      const failed: FailedPlugin = { name, source, error: errorMessage(error) };
+      this.failedPlugins.push(failed);
+      this.log.warn(`plugin ${name} skipped: ${failed.error}`);
+      return failed;
+    } finally {
+      open = false;
+      clearTimeout(timer);
+    }
+  }
+
+  /** A plugin's context. Calls after its setup settled (or timed out) are refused. */
+  #contextFor(name: string, disposers: (() => void)[], isOpen: () => boolean): PluginContext {
+    const guard =
+      <A extends unknown[]>(what: string, fn: (...args: A) => () => void) =>
+      (...args: A): void => {
+        if (!isOpen()) throw new Error(`plugin ${name}: ${what} after setup is not allowed`);
+        disposers.push(fn(...args));
+      };
+    return {
+      name,
+      core: this,
+      store: this.store,
+      env: this.env,
+      log: this.log.child(name),
+      registerScheme: guard("registerScheme", (def) => this.schemes.register(def, name)),
+      registerTool: guard("registerTool", (def) => this.tools.register(def, name)),
+      registerRpc: guard("registerRpc", (method, def) => this.rpc.register(method, def, name)),
+      registerNotification: guard("registerNotification", (method, def) =>
+        this.rpc.registerNotification(method, def, name),
+      ),
+      registerProvider: guard("registerProvider", (provider) =>
+        this.providers.register(provider, name),
+      ),
+      on: guard("on", (event, handler, priority) => this.hooks.on(event, handler, priority, name)),
+      filter: guard("filter", (filterName, handler, priority) =>
+        this.hooks.filter(filterName, handler, priority, name),
+      ),
+      emit: (event, payload) => this.hooks.emit(event, payload),
+      applyFilter: (filterName, value, context) => this.hooks.apply(filterName, value, context),
+      readConfig: (specs) => readConfig(specs, this.env),
+    };
+  }
+
+  /** Lets plugins release resources (`core.closing`), then closes the database. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.hooks.emit("core.closing", {});
+    } catch {
+      // Reported through the hook error reporters already.
+    }
+    this.#closed = true;
+    this.#db.close();
+  }
+}

@@ -1,0 +1,52 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { MIGRATIONS } from "./migrations.js";
+
+/** The better-sqlite3 handle. Internal: the core's public types never name it. */
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** A file path, or ":memory:" for a throwaway store. */
+  readonly path: string;
+  readonly readonly?: boolean;
+}
+
+/**
+ * Opens (creating if needed) the store's SQLite file: WAL journaling so
+ * readers never block the writer, foreign keys on, NORMAL sync (durable
+ * across process crashes, which is the promise we make), and every pending
+ * migration applied before anything else touches it.
+ */
+export function openDatabase(options: OpenOptions): Db {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path, { readonly: options.readonly ?? false });
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  if (!options.readonly) migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+  )`);
+  const applied = new Set(
+    db
+      .prepare("SELECT version FROM schema_migrations")
+      .all()
+      .map((row) => (row as { version: number }).version),
+  );
+  const record = db.prepare("INSERT INTO schema_migrations (version, name) VALUES (?, ?)");
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name);
+    })();
+  }
+}

@@ -1,0 +1,87 @@
+import type { LoopRecord, RunRecord } from "../records.js";
+import type { WriteResult } from "../store.js";
+import type { LoopFlags, Mode } from "../tools.js";
+import type { Attributes } from "../types.js";
+
+/**
+ * The engine's public surface: what the RPC layer, the CLI and tests call to
+ * drive runs. Loops run in the background; progress and outcomes arrive as
+ * hook events (below), which the rpc plugin forwards as notifications.
+ */
+export interface RunRequest {
+  readonly projectId: number;
+  /** A named run. Absent: a new run with a generated alias. Present and existing: a new loop on it. */
+  readonly alias?: string;
+  /** A model alias or a literal `provider/model`. */
+  readonly model?: string;
+  readonly mode: Mode;
+  readonly prompt: string;
+  readonly flags?: LoopFlags;
+  readonly attributes?: Attributes;
+}
+
+export interface ProposalResolution {
+  readonly decision: "accept" | "reject";
+  /** The answer to an `<ask_user>`, or a client's note on a rejection. */
+  readonly body?: string;
+  readonly attributes?: Attributes;
+}
+
+export interface Engine {
+  /** Starts a run, or queues a loop (inject/continue) when the alias already exists. Returns at once. */
+  submit(request: RunRequest): { run: RunRecord; loop: LoopRecord };
+  /** A new run that starts from a copy of another run's entries and views. */
+  fork(runId: number, alias?: string): RunRecord;
+  /** Cancels the running loop (aborting the provider call) and every queued one: the run ends at 499. */
+  cancel(runId: number, reason?: string): Promise<void>;
+  /** Accepts or rejects a pending proposal; dispatch of the blocked turn continues. */
+  resolve(runId: number, path: string, resolution: ProposalResolution): Promise<WriteResult>;
+  /** Resolves when the run has no running or queued loop (or is waiting on a proposal). */
+  settled(runId: number): Promise<RunRecord>;
+  /** True while a loop of the run is running or queued. */
+  isActive(runId: number): boolean;
+}
+
+/** Hook events the engine emits. Every payload names the project so transports can route it. */
+export const ENGINE_EVENTS = {
+  runState: "run.state",
+  runProgress: "run.progress",
+  runProposal: "run.proposal",
+  turnStarted: "turn.started",
+  turnCompleted: "turn.completed",
+} as const;
+
+export interface RunStateEvent {
+  readonly projectId: number;
+  readonly runId: number;
+  readonly alias: string;
+  readonly status: number;
+  readonly loopId: number | null;
+  readonly turn: number | null;
+  readonly reason: string | null;
+}
+
+export interface RunProgressEvent {
+  readonly projectId: number;
+  readonly runId: number;
+  readonly alias: string;
+  readonly loopId: number;
+  readonly turn: number;
+  readonly phase: "assembling" | "waiting" | "streaming" | "dispatching" | "done";
+  /** Text the model just wrote (streaming providers only). */
+  readonly content?: string;
+  readonly reasoning?: string;
+}
+
+export interface RunProposalEvent {
+  readonly projectId: number;
+  readonly runId: number;
+  readonly alias: string;
+  readonly loopId: number;
+  readonly turn: number;
+  /** The proposal's log entry: `log://turn_N/{action}/{slug}`. */
+  readonly path: string;
+  readonly action: string;
+  readonly attributes: Attributes;
+  readonly body: string;
+}

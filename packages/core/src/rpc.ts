@@ -1,0 +1,213 @@
+import { badRequest, RummyError } from "./errors.js";
+
+export type ParamType = "string" | "number" | "integer" | "boolean" | "object" | "array" | "any";
+
+/** One parameter of an RPC method: validated at the boundary, listed by `discover`. */
+export interface ParamSpec {
+  readonly type: ParamType;
+  readonly required?: boolean;
+  readonly description?: string;
+  readonly enum?: readonly (string | number | boolean)[];
+  readonly items?: ParamSpec;
+  readonly properties?: ParamsSchema;
+  readonly maxLength?: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly nullable?: boolean;
+}
+
+export type ParamsSchema = Readonly<Record<string, ParamSpec>>;
+
+/** Per-connection state the transport keeps and handlers may read or change. */
+export interface RpcSession {
+  readonly connectionId: string;
+  projectId: number | null;
+  projectName: string | null;
+  projectRoot: string | null;
+  initialized: boolean;
+  clientInfo: Record<string, unknown> | null;
+}
+
+export interface RpcCallContext {
+  readonly session: RpcSession;
+  /** Aborted when the call times out or the connection closes. */
+  readonly signal: AbortSignal;
+  /** Sends a notification to this connection only. */
+  notify(method: string, params: unknown): void;
+}
+
+export interface RpcMethodDefinition<P = any, R = unknown> {
+  readonly description: string;
+  readonly params?: ParamsSchema;
+  readonly handler: (params: P, context: RpcCallContext) => R | Promise<R>;
+  /** Exempt from the per-call timeout (runs that wait on a model, long streams). */
+  readonly longRunning?: boolean;
+  /** Needs a completed `rummy/hello` (a project) first. Default true. */
+  readonly requiresInit?: boolean;
+}
+
+export interface RpcMethod extends RpcMethodDefinition {
+  readonly name: string;
+  readonly owner: string;
+}
+
+export interface NotificationDefinition {
+  readonly description: string;
+  readonly params?: ParamsSchema;
+}
+
+/** Who a notification goes to: every connection of a project, or one connection. */
+export type NotificationTarget = { readonly projectId: number } | { readonly connectionId: string };
+
+export type NotificationSink = (
+  method: string,
+  params: unknown,
+  target: NotificationTarget,
+) => void;
+
+/** Invalid parameters for a method; the transport answers JSON-RPC -32602. */
+export class RpcParamsError extends RummyError {
+  readonly problems: readonly string[];
+  constructor(method: string, problems: readonly string[]) {
+    super(400, `invalid params for '${method}': ${problems.join("; ")}`, { problems });
+    this.name = "RpcParamsError";
+    this.problems = problems;
+  }
+}
+
+const METHOD_RE = /^[A-Za-z][A-Za-z0-9_]*(\/[A-Za-z][A-Za-z0-9_]*)*$/;
+
+/** The live catalog of RPC methods and notifications, plugin-registered ones included. */
+export class RpcRegistry {
+  readonly #methods = new Map<string, RpcMethod>();
+  readonly #notifications = new Map<
+    string,
+    NotificationDefinition & { name: string; owner: string }
+  >();
+  readonly #sinks = new Set<NotificationSink>();
+
+  register(name: string, definition: RpcMethodDefinition, owner = "core"): () => void {
+    if (!METHOD_RE.test(name)) throw badRequest(`invalid RPC method name '${name}'`);
+    if (typeof definition.handler !== "function") throw badRequest(`RPC '${name}' needs a handler`);
+    const existing = this.#methods.get(name);
+    if (existing)
+      throw badRequest(`RPC method '${name}' is already registered by ${existing.owner}`);
+    const method: RpcMethod = { ...definition, name, owner };
+    this.#methods.set(name, method);
+    return () => {
+      if (this.#methods.get(name) === method) this.#methods.delete(name);
+    };
+  }
+
+  registerNotification(
+    name: string,
+    definition: NotificationDefinition,
+    owner = "core",
+  ): () => void {
+    if (!METHOD_RE.test(name)) throw badRequest(`invalid notification name '${name}'`);
+    const entry = { ...definition, name, owner };
+    this.#notifications.set(name, entry);
+    return () => {
+      if (this.#notifications.get(name) === entry) this.#notifications.delete(name);
+    };
+  }
+
+  get(name: string): RpcMethod | undefined {
+    return this.#methods.get(name);
+  }
+
+  methods(): RpcMethod[] {
+    return [...this.#methods.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  notifications(): (NotificationDefinition & { name: string; owner: string })[] {
+    return [...this.#notifications.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The transport attaches here to deliver notifications. */
+  attachSink(sink: NotificationSink): () => void {
+    this.#sinks.add(sink);
+    return () => this.#sinks.delete(sink);
+  }
+
+  notify(method: string, params: unknown, target: NotificationTarget): void {
+    for (const sink of this.#sinks) {
+      try {
+        sink(method, params, target);
+      } catch {
+        // Delivery to a dead socket is the transport's concern; the event itself happened.
+      }
+    }
+  }
+}
+
+/** Checks params against a schema; returns the problems found (empty when valid). Extra keys are allowed. */
+export function validateParams(schema: ParamsSchema | undefined, params: unknown): string[] {
+  if (!schema) return [];
+  if (params === undefined || params === null) params = {};
+  if (typeof params !== "object" || Array.isArray(params)) {
+    return ["params must be an object with named members"];
+  }
+  const problems: string[] = [];
+  checkObject(schema, params as Record<string, unknown>, "", problems);
+  return problems;
+}
+
+function checkObject(
+  schema: ParamsSchema,
+  value: Record<string, unknown>,
+  prefix: string,
+  problems: string[],
+): void {
+  for (const [key, spec] of Object.entries(schema)) {
+    const v = value[key];
+    const name = prefix + key;
+    if (v === undefined || (v === null && !spec.nullable)) {
+      if (v === null && spec.required) problems.push(`${name} must not be null`);
+      else if (v === undefined && spec.required) problems.push(`${name} is required`);
+      continue;
+    }
+    if (v === null) continue;
+    checkValue(spec, v, name, problems);
+  }
+}
+
+function checkValue(spec: ParamSpec, v: unknown, name: string, problems: string[]): void {
+  switch (spec.type) {
+    case "string":
+      if (typeof v !== "string") return void problems.push(`${name} must be a string`);
+      if (spec.maxLength !== undefined && v.length > spec.maxLength) {
+        problems.push(`${name} is longer than ${spec.maxLength} characters`);
+      }
+      break;
+    case "number":
+    case "integer":
+      if (typeof v !== "number" || !Number.isFinite(v))
+        return void problems.push(`${name} must be a number`);
+      if (spec.type === "integer" && !Number.isInteger(v))
+        problems.push(`${name} must be an integer`);
+      if (spec.min !== undefined && v < spec.min) problems.push(`${name} must be ≥ ${spec.min}`);
+      if (spec.max !== undefined && v > spec.max) problems.push(`${name} must be ≤ ${spec.max}`);
+      break;
+    case "boolean":
+      if (typeof v !== "boolean") problems.push(`${name} must be true or false`);
+      break;
+    case "object":
+      if (typeof v !== "object" || Array.isArray(v))
+        return void problems.push(`${name} must be an object`);
+      if (spec.properties)
+        checkObject(spec.properties, v as Record<string, unknown>, `${name}.`, problems);
+      break;
+    case "array":
+      if (!Array.isArray(v)) return void problems.push(`${name} must be an array`);
+      if (spec.items) {
+        for (const [i, item] of v.entries()) checkValue(spec.items, item, `${name}[${i}]`, problems);
+      }
+      break;
+    case "any":
+      break;
+  }
+  if (spec.enum && !spec.enum.includes(v as string | number | boolean)) {
+    problems.push(`${name} must be one of ${spec.enum.map((e) => JSON.stringify(e)).join(", ")}`);
+  }
+}

@@ -1,0 +1,707 @@
+import { createHash } from "node:crypto";
+import type { Db } from "./db/open.js";
+import { badRequest, RummyError } from "./errors.js";
+import { schemeOf } from "./paths.js";
+import { mayWrite, type Scheme, type SchemeRegistry } from "./schemes.js";
+import { statusOf } from "./status.js";
+import type { Tokenizer } from "./tokens.js";
+import {
+  type Attributes,
+  ENTRY_STATES,
+  type Entry,
+  type EntryState,
+  VISIBILITIES,
+  type Visibility,
+  WRITERS,
+  type Writer,
+} from "./types.js";
+
+/** Where a write or read happens: inside a run (through its views) or at project/global level. */
+export interface Locus {
+  /** The run whose view is read or written. Implies the project. */
+  readonly runId?: number;
+  /** Required for project-scoped entries when no run is given. */
+  readonly projectId?: number;
+}
+
+export interface SetInput extends Locus {
+  readonly path: string;
+  /** New body. Omitted: the body is left as it is (or empty on create). */
+  readonly body?: string;
+  /** Append `body` to the existing body instead of replacing it. */
+  readonly append?: boolean;
+  readonly state?: EntryState;
+  /** Why an entry failed or was cancelled (`permission:403`, `exit:1`). `null` clears it. */
+  readonly outcome?: string | null;
+  readonly visibility?: Visibility;
+  /** Shallow-merged into the existing attributes; a `null` value deletes the key. */
+  readonly attributes?: Attributes;
+  readonly turn?: number;
+  readonly loopId?: number | null;
+  readonly writer?: Writer;
+}
+
+/** A bulk change of the run's views of every entry matching a glob. Bodies never change in bulk. */
+export interface SetPatternInput extends Locus {
+  readonly pattern: string;
+  readonly state?: EntryState;
+  readonly outcome?: string | null;
+  readonly visibility?: Visibility;
+  readonly attributes?: Attributes;
+  readonly writer?: Writer;
+  /** Only entries whose view is currently in one of these visibilities. */
+  readonly whereVisibility?: Visibility | readonly Visibility[];
+}
+
+export interface WriteResult {
+  readonly ok: boolean;
+  /** HTTP-style status of the write: the entry's projected status, or why it failed. */
+  readonly status: number;
+  readonly path: string;
+  readonly state?: EntryState;
+  readonly outcome?: string | null;
+  readonly entryId?: number;
+  readonly created?: boolean;
+  /** How many entries a pattern or removal touched. */
+  readonly count?: number;
+  readonly paths?: readonly string[];
+  /** A sentence for whoever made the write when it did not succeed. */
+  readonly error?: string;
+}
+
+export interface GetQuery extends Locus {
+  /** An exact path. */
+  readonly path?: string;
+  /** A glob over paths (`known://*`, `src/*.ts`); `*` crosses `/`. */
+  readonly pattern?: string;
+  /** A glob over bodies; text without wildcards matches as a substring. */
+  readonly bodyFilter?: string;
+  readonly scheme?: string | readonly string[];
+  readonly state?: EntryState | readonly EntryState[];
+  readonly visibility?: Visibility | readonly Visibility[];
+  /** Leave bodies out (empty strings) when only metadata is needed. Default true. */
+  readonly includeBody?: boolean;
+  readonly order?: "path" | "id" | "updated";
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface RemoveInput extends Locus {
+  readonly path?: string;
+  readonly pattern?: string;
+  readonly writer?: Writer;
+}
+
+export interface CopyInput extends Locus {
+  readonly from: string;
+  readonly to: string;
+  readonly writer?: Writer;
+  readonly turn?: number;
+  readonly loopId?: number | null;
+  readonly visibility?: Visibility;
+}
+
+export type StoreChange =
+  | {
+      readonly op: "set";
+      readonly runId: number | null;
+      readonly path: string;
+      readonly scope: string;
+      readonly state: EntryState | null;
+      readonly visibility: Visibility | null;
+      readonly created: boolean;
+      readonly appended: boolean;
+      readonly writer: Writer;
+    }
+  | {
+      readonly op: "rm";
+      readonly runId: number | null;
+      readonly path: string;
+      readonly scope: string;
+      readonly writer: Writer;
+    };
+
+export type StoreObserver = (change: StoreChange) => void;
+
+const MAX_PATH = 2048;
+
+interface Query {
+  all(...params: unknown[]): unknown[];
+}
+const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+const ENTRY_COLUMNS = `e.id, e.scope, e.path, e.scheme, e.attributes, e.hash, e.tokens,
+  e.created_at, e.updated_at`;
+const VIEW_COLUMNS = `v.run_id, v.loop_id, v.turn, v.state, v.outcome, v.visibility,
+  v.write_count, v.writer`;
+
+interface Row {
+  id: number;
+  scope: string;
+  path: string;
+  scheme: string;
+  body?: string;
+  attributes: string;
+  hash: string | null;
+  tokens: number;
+  created_at: string;
+  updated_at: string;
+  run_id: number | null;
+  loop_id: number | null;
+  turn: number | null;
+  state: EntryState | null;
+  outcome: string | null;
+  visibility: Visibility | null;
+  write_count: number | null;
+  writer: Writer | null;
+}
+
+/**
+ * The entries store: every piece of model-facing state, addressed by path.
+ * Content lives once per scope in `entries`; each run sees an entry through
+ * its own row in `run_views` (state, outcome, visibility, turn, loop). All
+ * verbs are synchronous and each is one transaction, so a write that
+ * returned is committed.
+ */
+export class EntryStore {
+  readonly #db: Db;
+  readonly #schemes: SchemeRegistry;
+  readonly #tokenizer: Tokenizer;
+  readonly #observers = new Set<StoreObserver>();
+  readonly #runProject = new Map<number, number>();
+  readonly #stmt;
+
+  constructor(db: Db, schemes: SchemeRegistry, tokenizer: Tokenizer) {
+    this.#db = db;
+    this.#schemes = schemes;
+    this.#tokenizer = tokenizer;
+    this.#stmt = {
+      runProject: db.prepare("SELECT project_id FROM runs WHERE id = ?").pluck(),
+      findForRun: db.prepare(
+        `SELECT ${ENTRY_COLUMNS}, ${VIEW_COLUMNS} FROM entries e
+         LEFT JOIN run_views v ON v.entry_id = e.id AND v.run_id = ?
+         WHERE e.scope = ? AND e.path = ?`,
+      ),
+      body: db.prepare("SELECT body FROM entries WHERE id = ?").pluck(),
+      insertEntry: db
+        .prepare(
+          `INSERT INTO entries (scope, path, body, attributes, hash, tokens)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+        )
+        .pluck(),
+      replaceBody: db.prepare(
+        `UPDATE entries SET body = ?, attributes = ?, hash = ?, tokens = ?, updated_at = ${NOW}
+         WHERE id = ?`,
+      ),
+      appendBody: db.prepare(
+        `UPDATE entries SET body = body || ?, attributes = ?, hash = NULL, tokens = tokens + ?,
+           updated_at = ${NOW} WHERE id = ?`,
+      ),
+      setAttributes: db.prepare(
+        `UPDATE entries SET attributes = ?, updated_at = ${NOW} WHERE id = ?`,
+      ),
+      insertView: db.prepare(
+        `INSERT INTO run_views (run_id, entry_id, loop_id, turn, state, outcome, visibility, writer)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateView: db.prepare(
+        `UPDATE run_views SET loop_id = ?, turn = ?, state = ?, outcome = ?, visibility = ?,
+           writer = ?, write_count = write_count + 1, updated_at = ${NOW}
+         WHERE run_id = ? AND entry_id = ?`,
+      ),
+      deleteView: db.prepare("DELETE FROM run_views WHERE run_id = ? AND entry_id = ?"),
+      deleteEntry: db.prepare("DELETE FROM entries WHERE id = ?"),
+    };
+  }
+
+  /** Subscribes to committed changes. Observers run synchronously after the commit; keep them cheap. */
+  observe(observer: StoreObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
+  /** Runs `fn` in one transaction: many writes, one commit (nested calls join the outer one). */
+  batch<T>(fn: () => T): T {
+    const pending: StoreChange[] = [];
+    const previous = this.#pending;
+    this.#pending = previous ?? pending;
+    try {
+      const result = this.#db.transaction(fn)();
+      if (!previous) this.#flush(pending);
+      return result;
+    } finally {
+      this.#pending = previous;
+    }
+  }
+
+  #pending: StoreChange[] | undefined;
+  readonly #queries = new Map<string, Query>();
+
+  /** Queries are built from a few optional clauses, so their shapes repeat: prepare each once. */
+  #prepared(sql: string): Query {
+    let stmt = this.#queries.get(sql);
+    if (!stmt) {
+      if (this.#queries.size > 500) this.#queries.clear();
+      stmt = this.#db.prepare(sql) as unknown as Query;
+      this.#queries.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  #notify(change: StoreChange): void {
+    if (this.#pending) this.#pending.push(change);
+    else this.#flush([change]);
+  }
+
+  #flush(changes: StoreChange[]): void {
+    for (const change of changes) {
+      for (const observer of this.#observers) {
+        try {
+          observer(change);
+        } catch {
+          // An observer's failure is its own; the write is already committed.
+        }
+      }
+    }
+  }
+
+  /** Creates or updates one entry (and the run's view of it). */
+  set(input: SetInput): WriteResult {
+    const writer = input.writer ?? "plugin";
+    checkWriter(writer);
+    const path = checkPath(input.path);
+    if (input.state !== undefined && !ENTRY_STATES.includes(input.state)) {
+      throw badRequest(`invalid state '${String(input.state)}'`);
+    }
+    if (input.visibility !== undefined && !VISIBILITIES.includes(input.visibility)) {
+      throw badRequest(`invalid visibility '${String(input.visibility)}'`);
+    }
+    if (input.body !== undefined && typeof input.body !== "string") {
+      throw badRequest("body must be a string");
+    }
+    if (input.append && input.body === undefined) throw badRequest("append needs a body");
+    checkAttributes(input.attributes);
+    const access = this.#access(path, writer, input);
+    if ("denied" in access) return access.denied;
+    const { scope, runId } = access;
+
+    const result = this.#db.transaction((): WriteResult => {
+      const row = this.#stmt.findForRun.get(runId ?? -1, scope, path) as Row | undefined;
+      const created = !row;
+      const attributes = mergeAttributes(row ? parseJson(row.attributes) : {}, input.attributes);
+      const attributesJson = JSON.stringify(attributes);
+      let entryId: number;
+      if (!row) {
+        const body = input.body ?? "";
+        entryId = this.#stmt.insertEntry.get(
+          scope,
+          path,
+          body,
+          attributesJson,
+          hashOf(body),
+          this.#tokenizer.count(body),
+        ) as number;
+      } else {
+        entryId = row.id;
+        if (input.body !== undefined && input.append) {
+          this.#stmt.appendBody.run(
+            input.body,
+            attributesJson,
+            this.#tokenizer.count(input.body),
+            entryId,
+          );
+        } else if (input.body !== undefined) {
+          this.#stmt.replaceBody.run(
+            input.body,
+            attributesJson,
+            hashOf(input.body),
+            this.#tokenizer.count(input.body),
+            entryId,
+          );
+        } else if (input.attributes !== undefined) {
+          this.#stmt.setAttributes.run(attributesJson, entryId);
+        }
+      }
+      if (runId === undefined) {
+        return { ok: true, status: 200, path, entryId, created };
+      }
+      const hasView = row?.run_id != null;
+      const state = input.state ?? (hasView ? row.state! : "resolved");
+      const outcome =
+        input.outcome !== undefined
+          ? input.outcome
+          : input.state !== undefined
+            ? null
+            : (row?.outcome ?? null);
+      const visibility = input.visibility ?? (hasView ? row.visibility! : "visible");
+      const turn = input.turn ?? (hasView ? row.turn! : 0);
+      const loopId = input.loopId !== undefined ? input.loopId : (row?.loop_id ?? null);
+      if (hasView) {
+        this.#stmt.updateView.run(loopId, turn, state, outcome, visibility, writer, runId, entryId);
+      } else {
+        this.#stmt.insertView.run(runId, entryId, loopId, turn, state, outcome, visibility, writer);
+      }
+      return { ok: true, status: statusOf(state, outcome), path, state, outcome, entryId, created };
+    })();
+
+    this.#notify({
+      op: "set",
+      runId: runId ?? null,
+      path,
+      scope,
+      state: result.state ?? null,
+      visibility: input.visibility ?? null,
+      created: result.created ?? false,
+      appended: Boolean(input.append),
+      writer,
+    });
+    return result;
+  }
+
+  /** Changes state, outcome, visibility or attributes of every entry in the run's view matching `pattern`. */
+  setPattern(input: SetPatternInput): WriteResult {
+    const writer = input.writer ?? "plugin";
+    checkWriter(writer);
+    if (input.runId === undefined) throw badRequest("a pattern set needs a run");
+    if (input.state !== undefined && !ENTRY_STATES.includes(input.state)) {
+      throw badRequest(`invalid state '${String(input.state)}'`);
+    }
+    if (input.visibility !== undefined && !VISIBILITIES.includes(input.visibility)) {
+      throw badRequest(`invalid visibility '${String(input.visibility)}'`);
+    }
+    checkAttributes(input.attributes);
+    const matches = this.get({
+      runId: input.runId,
+      pattern: input.pattern,
+      includeBody: false,
+      ...(input.whereVisibility !== undefined ? { visibility: input.whereVisibility } : {}),
+    });
+    const denied = matches.find((e) => !this.#writable(e.scheme, writer));
+    if (denied) {
+      return forbidden(denied.path, writer, `cannot write '${denied.path}'`);
+    }
+    this.batch(() => {
+      for (const entry of matches) {
+        this.set({
+          runId: input.runId,
+          path: entry.path,
+          writer,
+          ...(input.state !== undefined ? { state: input.state } : {}),
+          ...(input.outcome !== undefined ? { outcome: input.outcome } : {}),
+          ...(input.visibility !== undefined ? { visibility: input.visibility } : {}),
+          ...(input.attributes !== undefined ? { attributes: input.attributes } : {}),
+        });
+      }
+    });
+    return {
+      ok: true,
+      status: 200,
+      path: input.pattern,
+      count: matches.length,
+      paths: matches.map((e) => e.path),
+    };
+  }
+
+  /** Entries matching a query. Inside a run, only entries the run has a view of. */
+  get(query: GetQuery): Entry[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const withBody = query.includeBody !== false;
+    let from: string;
+    if (query.runId !== undefined) {
+      from = `run_views v JOIN entries e ON e.id = v.entry_id`;
+      where.push("v.run_id = ?");
+      params.push(query.runId);
+    } else {
+      from = `entries e LEFT JOIN run_views v ON 0`;
+      const scopes = ["global"];
+      if (query.projectId !== undefined) scopes.push(`project:${query.projectId}`);
+      where.push(`e.scope IN (${scopes.map(() => "?").join(", ")})`);
+      params.push(...scopes);
+    }
+    if (query.path !== undefined) {
+      where.push("e.path = ?");
+      params.push(query.path);
+    }
+    if (query.pattern !== undefined) {
+      where.push("e.path GLOB ?");
+      params.push(query.pattern);
+    }
+    if (query.bodyFilter !== undefined) {
+      where.push("e.body GLOB ?");
+      params.push(/[*?[]/.test(query.bodyFilter) ? query.bodyFilter : `*${query.bodyFilter}*`);
+    }
+    addIn(where, params, "e.scheme", query.scheme);
+    addIn(where, params, "v.state", query.state);
+    addIn(where, params, "v.visibility", query.visibility);
+    const order =
+      query.order === "updated"
+        ? "e.updated_at, e.id"
+        : query.order === "id"
+          ? "e.id"
+          : "e.path, e.id";
+    let sql = `SELECT ${ENTRY_COLUMNS}, ${withBody ? "e.body" : "'' AS body"}, ${VIEW_COLUMNS}
+      FROM ${from} WHERE ${where.join(" AND ")} ORDER BY ${order}`;
+    if (query.limit !== undefined) {
+      sql += " LIMIT ? OFFSET ?";
+      params.push(query.limit, query.offset ?? 0);
+    }
+    return (this.#prepared(sql).all(...params) as Row[]).map(toEntry);
+  }
+
+  /** One entry by exact path, or undefined. */
+  getOne(locus: Locus, path: string): Entry | undefined {
+    return this.get({ ...locus, path })[0];
+  }
+
+  /**
+   * Removes entries. Inside a run this removes the run's view; content owned
+   * by the run (scope `run:N`) is deleted with it, shared content stays for
+   * the other runs and the project.
+   */
+  rm(input: RemoveInput): WriteResult {
+    const writer = input.writer ?? "plugin";
+    checkWriter(writer);
+    if ((input.path === undefined) === (input.pattern === undefined)) {
+      throw badRequest("rm takes exactly one of path or pattern");
+    }
+    const target = input.path !== undefined ? checkPath(input.path) : input.pattern!;
+    const matches = this.get({
+      ...(input.runId !== undefined ? { runId: input.runId } : {}),
+      ...(input.projectId !== undefined ? { projectId: input.projectId } : {}),
+      ...(input.path !== undefined ? { path: target } : { pattern: target }),
+      includeBody: false,
+    });
+    if (matches.length === 0) {
+      return { ok: false, status: 404, path: target, count: 0, error: `no entry at '${target}'` };
+    }
+    const denied = matches.find((e) => !this.#writable(e.scheme, writer));
+    if (denied) return forbidden(denied.path, writer, `cannot remove '${denied.path}'`);
+    const runScope = input.runId !== undefined ? `run:${input.runId}` : undefined;
+    const changes: StoreChange[] = [];
+    this.#db.transaction(() => {
+      for (const entry of matches) {
+        if (input.runId !== undefined) this.#stmt.deleteView.run(input.runId, entry.id);
+        if (input.runId === undefined || entry.scope === runScope) {
+          this.#stmt.deleteEntry.run(entry.id);
+        }
+        changes.push({
+          op: "rm",
+          runId: input.runId ?? null,
+          path: entry.path,
+          scope: entry.scope,
+          writer,
+        });
+      }
+    })();
+    for (const change of changes) this.#notify(change);
+    return {
+      ok: true,
+      status: 200,
+      path: target,
+      count: matches.length,
+      paths: matches.map((e) => e.path),
+    };
+  }
+
+  /** Copies an entry's body and attributes to a new path (in the destination scheme's scope). */
+  cp(input: CopyInput): WriteResult {
+    return this.#copy(input, false);
+  }
+
+  /** Renames an entry: a copy to the new path and removal of the old, in one transaction. */
+  mv(input: CopyInput): WriteResult {
+    return this.#copy(input, true);
+  }
+
+  #copy(input: CopyInput, move: boolean): WriteResult {
+    const writer = input.writer ?? "plugin";
+    checkWriter(writer);
+    const from = checkPath(input.from);
+    const to = checkPath(input.to);
+    const locus: Locus = {
+      ...(input.runId !== undefined ? { runId: input.runId } : {}),
+      ...(input.projectId !== undefined ? { projectId: input.projectId } : {}),
+    };
+    const source = this.getOne(locus, from);
+    if (!source) return { ok: false, status: 404, path: from, error: `no entry at '${from}'` };
+    if (from === to)
+      return { ok: false, status: 409, path: to, error: "source and destination are the same" };
+    if (move && !this.#writable(source.scheme, writer)) {
+      return forbidden(from, writer, `cannot move '${from}'`);
+    }
+    return this.batch(() => {
+      const existing = this.getOne(locus, to);
+      const clearAttributes: Attributes = {};
+      for (const key of Object.keys(existing?.attributes ?? {})) clearAttributes[key] = null;
+      const written = this.set({
+        ...locus,
+        path: to,
+        body: source.body,
+        attributes: { ...clearAttributes, ...source.attributes },
+        state: "resolved",
+        writer,
+        ...(input.turn !== undefined ? { turn: input.turn } : {}),
+        ...(input.loopId !== undefined ? { loopId: input.loopId } : {}),
+        ...(input.visibility !== undefined
+          ? { visibility: input.visibility }
+          : source.visibility
+            ? { visibility: source.visibility }
+            : {}),
+      });
+      if (!written.ok || !move) return written;
+      const removed = this.rm({ ...locus, path: from, writer });
+      if (!removed.ok) throw new RummyError(removed.status, removed.error ?? "move failed");
+      return written;
+    });
+  }
+
+  /** The scope a path lands in for this locus, or a refusal. */
+  #access(
+    path: string,
+    writer: Writer,
+    locus: Locus,
+  ): { scope: string; runId: number | undefined } | { denied: WriteResult } {
+    const schemeName = schemeOf(path);
+    const scheme = this.#schemes.get(schemeName);
+    if (!scheme) {
+      return {
+        denied: {
+          ok: false,
+          status: 400,
+          path,
+          state: "failed",
+          outcome: "scheme:400",
+          error: `unknown scheme '${schemeName}'`,
+        },
+      };
+    }
+    if (!mayWrite(scheme, writer)) {
+      return {
+        denied: forbidden(
+          path,
+          writer,
+          `${writer} may not write '${schemeName}://' entries (writable by ${scheme.writableBy.join(", ")})`,
+        ),
+      };
+    }
+    const runId = locus.runId;
+    const projectId = runId !== undefined ? this.#projectOf(runId) : locus.projectId;
+    return { scope: scopeFor(scheme, runId, projectId), runId };
+  }
+
+  #writable(schemeName: string, writer: Writer): boolean {
+    const scheme = this.#schemes.get(schemeName);
+    return scheme !== undefined && mayWrite(scheme, writer);
+  }
+
+  #projectOf(runId: number): number {
+    let projectId = this.#runProject.get(runId);
+    if (projectId === undefined) {
+      projectId = this.#stmt.runProject.get(runId) as number | undefined;
+      if (projectId === undefined) throw new RummyError(404, `run ${runId} not found`);
+      this.#runProject.set(runId, projectId);
+    }
+    return projectId;
+  }
+}
+
+function scopeFor(
+  scheme: Scheme,
+  runId: number | undefined,
+  projectId: number | undefined,
+): string {
+  if (scheme.defaultScope === "global") return "global";
+  if (scheme.defaultScope === "project") {
+    if (projectId === undefined) {
+      throw badRequest(`'${scheme.name}://' entries are project-scoped: give a run or a project`);
+    }
+    return `project:${projectId}`;
+  }
+  if (runId === undefined) {
+    throw badRequest(`'${scheme.name}://' entries are run-scoped: give a run`);
+  }
+  return `run:${runId}`;
+}
+
+function forbidden(path: string, writer: Writer, error: string): WriteResult {
+  return {
+    ok: false,
+    status: 403,
+    path,
+    state: "failed",
+    outcome: "permission:403",
+    error: `${error} (writer: ${writer})`,
+  };
+}
+
+function checkWriter(writer: Writer): void {
+  if (!WRITERS.includes(writer)) throw badRequest(`invalid writer '${String(writer)}'`);
+}
+
+function checkPath(path: unknown): string {
+  if (typeof path !== "string" || path.length === 0)
+    throw badRequest("path must be a non-empty string");
+  if (path.length > MAX_PATH) throw badRequest(`path longer than ${MAX_PATH} characters`);
+  if (path.includes("\0")) throw badRequest("path contains a NUL byte");
+  return path;
+}
+
+function checkAttributes(attributes: unknown): void {
+  if (attributes === undefined) return;
+  if (attributes === null || typeof attributes !== "object" || Array.isArray(attributes)) {
+    throw badRequest("attributes must be an object");
+  }
+}
+
+function mergeAttributes(base: Attributes, patch: Attributes | undefined): Attributes {
+  if (!patch) return base;
+  const merged: Attributes = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else if (value !== undefined) merged[key] = value;
+  }
+  return merged;
+}
+
+function parseJson(text: string): Attributes {
+  return JSON.parse(text) as Attributes;
+}
+
+function hashOf(body: string): string {
+  return createHash("sha256").update(body).digest("hex");
+}
+
+function addIn(where: string[], params: unknown[], column: string, value: unknown): void {
+  if (value === undefined) return;
+  const values = Array.isArray(value) ? value : [value];
+  if (values.length === 0) {
+    where.push("0");
+    return;
+  }
+  where.push(`${column} IN (${values.map(() => "?").join(", ")})`);
+  params.push(...values);
+}
+
+function toEntry(row: Row): Entry {
+  return {
+    id: row.id,
+    path: row.path,
+    scheme: row.scheme,
+    scope: row.scope,
+    body: row.body ?? "",
+    attributes: parseJson(row.attributes),
+    hash: row.hash,
+    tokens: row.tokens,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    runId: row.run_id,
+    loopId: row.loop_id,
+    turn: row.turn,
+    state: row.state,
+    outcome: row.outcome,
+    visibility: row.visibility,
+    writeCount: row.write_count,
+    writer: row.writer,
+    status: row.state ? statusOf(row.state, row.outcome) : null,
+  };
+}

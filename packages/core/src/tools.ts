@@ -1,0 +1,98 @@
+import { badRequest } from "./errors.js";
+import type { EntryStore } from "./store.js";
+
+export type Mode = "ask" | "act";
+
+/** Per-loop switches a client sets when it starts or continues a run. */
+export interface LoopFlags {
+  readonly noInteraction?: boolean;
+  readonly noWeb?: boolean;
+  readonly noProposals?: boolean;
+  readonly noRepo?: boolean;
+  readonly yolo?: boolean;
+}
+
+/** One command the model emitted, as the parser understood it. */
+export interface ToolCall {
+  /** The tag name: `get`, `set`, `sh`, … */
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** Position among the turn's commands (0-based), for ordering and slugs. */
+  readonly index: number;
+  /** Where the record of this command lives: `log://turn_N/{name}/{slug}`. */
+  readonly resultPath: string;
+}
+
+/** What a tool handler may use while it handles one command. */
+export interface ToolContext {
+  readonly runId: number;
+  readonly loopId: number;
+  readonly turn: number;
+  readonly projectId: number;
+  readonly projectRoot: string | null;
+  readonly mode: Mode;
+  readonly flags: LoopFlags;
+  /** The store, writing as the model unless a handler says otherwise. */
+  readonly store: EntryStore;
+  readonly signal: AbortSignal;
+}
+
+export type ToolHandler = (call: ToolCall, context: ToolContext) => void | Promise<void>;
+
+export interface ToolDefinition {
+  /** The XML tag the model writes. */
+  readonly name: string;
+  readonly handler: ToolHandler;
+  /** Markdown the instructions plugin shows the model; `<!-- … -->` rationale comments are stripped. */
+  readonly doc?: string;
+  /** Modes the tool is offered in. Default: both. */
+  readonly modes?: readonly Mode[];
+}
+
+export interface Tool extends ToolDefinition {
+  readonly owner: string;
+}
+
+const TAG_RE = /^[a-z][a-z0-9_-]*$/;
+
+/** Model-facing tools by tag name. */
+export class ToolRegistry {
+  readonly #tools = new Map<string, Tool>();
+
+  register(definition: ToolDefinition, owner = "core"): () => void {
+    if (!TAG_RE.test(definition.name)) throw badRequest(`invalid tool name '${definition.name}'`);
+    if (typeof definition.handler !== "function") {
+      throw badRequest(`tool '${definition.name}' needs a handler`);
+    }
+    const existing = this.#tools.get(definition.name);
+    if (existing) {
+      throw badRequest(`tool '${definition.name}' is already registered by ${existing.owner}`);
+    }
+    const tool: Tool = { ...definition, owner };
+    this.#tools.set(definition.name, tool);
+    return () => {
+      if (this.#tools.get(definition.name) === tool) this.#tools.delete(definition.name);
+    };
+  }
+
+  get(name: string): Tool | undefined {
+    return this.#tools.get(name);
+  }
+
+  /** Tools offered in a mode, by name. */
+  list(mode?: Mode): Tool[] {
+    return [...this.#tools.values()]
+      .filter((t) => !mode || !t.modes || t.modes.includes(mode))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+}
+
+/** Strips `<!-- rationale -->` comments from a tool doc and trims the blank lines they leave. */
+export function stripRationale(markdown: string): string {
+  return markdown
+    .replace(/<!--[\s\S]*?-->/g, "")
+    .replace(/[ \t]+$/gm, "")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}

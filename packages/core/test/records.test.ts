@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { RUN_TRANSITIONS, type RummyCore, RummyError } from "../src/index.js";
+import { newRun, tempCore } from "./helpers.js";
+
+let core: RummyCore;
+let cleanup: () => Promise<void>;
+before(() => ({ core, cleanup } = tempCore()));
+after(() => cleanup());
+
+describe("runs", () => {
+  test("anonymous aliases are generated and unique; named aliases collide with 409", () => {
+    const p = core.projects.ensure("aliases", null);
+    const a = core.runs.create({ projectId: p.id });
+    const b = core.runs.create({ projectId: p.id });
+    assert.notEqual(a.alias, b.alias);
+    core.runs.create({ projectId: p.id, alias: "feature-x" });
+    assert.throws(
+      () => core.runs.create({ projectId: p.id, alias: "feature-x" }),
+      (e: unknown) => e instanceof RummyError && e.status === 409,
+    );
+    assert.throws(
+      () => core.runs.create({ projectId: p.id, alias: "bad alias!" }),
+      /invalid run alias/,
+    );
+    assert.equal(core.runs.byAlias(p.id, "feature-x")!.status, 100);
+  });
+
+  test("allowed status transitions pass, forbidden ones are refused by the database", () => {
+    const statuses = [100, 102, 202, 200, 204, 413, 422, 499, 500];
+    for (const from of statuses) {
+      for (const to of statuses) {
+        if (from === to) continue;
+        const run = newRun(core, "transitions");
+        // Walk the run to `from` through allowed steps.
+        const path =
+          from === 100 ? [] : from === 102 ? [102] : from === 202 ? [102, 202] : [102, from];
+        for (const s of path) core.runs.setStatus(run.id, s);
+        const allowed = RUN_TRANSITIONS[from]!.includes(to);
+        if (allowed) assert.equal(core.runs.setStatus(run.id, to).status, to, `${from}→${to}`);
+        else {
+          assert.throws(
+            () => core.runs.setStatus(run.id, to),
+            (e: unknown) => e instanceof RummyError && e.status === 409,
+            `${from}→${to} must be refused`,
+          );
+          assert.equal(core.runs.get(run.id)!.status, from);
+        }
+      }
+    }
+  });
+
+  test("turn numbers are reserved in sequence per run", () => {
+    const run = newRun(core);
+    assert.deepEqual(
+      [1, 2, 3].map(() => core.runs.takeTurnNumber(run.id)),
+      [1, 2, 3],
+    );
+  });
+});
+
+describe("loops and turns", () => {
+  test("loops queue FIFO per run", () => {
+    const run = newRun(core);
+    const l1 = core.loops.enqueue({ runId: run.id, mode: "ask", prompt: "first" });
+    const l2 = core.loops.enqueue({
+      runId: run.id,
+      mode: "act",
+      prompt: "second",
+      flags: { yolo: true },
+    });
+    assert.deepEqual([l1.sequence, l2.sequence], [1, 2]);
+    assert.equal(core.loops.next(run.id)!.id, l1.id);
+    core.loops.setStatus(l1.id, 102);
+    assert.equal(core.loops.next(run.id)!.id, l2.id);
+    assert.deepEqual(core.loops.get(l2.id)!.flags, { yolo: true });
+    assert.throws(
+      () => core.loops.enqueue({ runId: run.id, mode: "nope" as never, prompt: "x" }),
+      /mode/,
+    );
+  });
+
+  test("turn usage is recorded", () => {
+    const run = newRun(core);
+    const loop = core.loops.enqueue({ runId: run.id, mode: "ask", prompt: "p" });
+    const turn = core.turns.create(run.id, loop.id, core.runs.takeTurnNumber(run.id));
+    core.turns.record(turn.id, {
+      promptTokens: 100,
+      completionTokens: 20,
+      cost: 0.001,
+      status: 200,
+    });
+    const [t] = core.turns.list(run.id);
+    assert.equal(t!.promptTokens, 100);
+    assert.equal(t!.completionTokens, 20);
+    assert.equal(t!.status, 200);
+  });
+});
+
+describe("models, constraints, rpc log", () => {
+  test("models upsert, list and remove; targets must name a provider", () => {
+    core.models.upsert({
+      alias: "fast",
+      target: "openai/gpt-4o-mini",
+      contextLength: 128000,
+      source: "env",
+    });
+    assert.equal(core.models.get("fast")!.target, "openai/gpt-4o-mini");
+    assert.throws(
+      () =>
+        core.models.upsert({
+          alias: "x",
+          target: "noprovider",
+          contextLength: null,
+          source: "client",
+        }),
+      /provider\/model/,
+    );
+    assert.equal(core.models.remove("fast"), true);
+    assert.equal(core.models.remove("fast"), false);
+  });
+
+  test("file constraints per project", () => {
+    const p = core.projects.ensure("constraints", null);
+    core.fileConstraints.set(p.id, "dist/*", "ignore");
+    core.fileConstraints.set(p.id, "package.json", "readonly");
+    core.fileConstraints.set(p.id, "dist/*", "readonly");
+    assert.deepEqual(core.fileConstraints.list(p.id), [
+      { pattern: "dist/*", visibility: "readonly" },
+      { pattern: "package.json", visibility: "readonly" },
+    ]);
+    assert.throws(
+      () => core.fileConstraints.set(p.id, "x", "hidden" as never),
+      /active, readonly or ignore/,
+    );
+  });
+
+  test("rpc calls are logged", () => {
+    core.rpcLog.record({
+      method: "ping",
+      requestId: 1,
+      params: {},
+      result: "pong",
+      durationMs: 0.5,
+    });
+    assert.equal(core.rpcLog.recent(1)[0]!.method, "ping");
+  });
+});

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { RpcRegistry, validateParams } from "../src/index.js";
+
+test("params are validated against the method's schema", () => {
+  const schema = {
+    run: { type: "string", required: true, maxLength: 10 },
+    limit: { type: "integer", min: 1, max: 100 },
+    mode: { type: "string", enum: ["ask", "act"] },
+    flags: { type: "object", properties: { yolo: { type: "boolean" } } },
+    paths: { type: "array", items: { type: "string" } },
+  } as const;
+  assert.deepEqual(validateParams(schema, { run: "r1" }), []);
+  assert.deepEqual(
+    validateParams(schema, { run: "r1", extra: true }),
+    [],
+    "extra members are allowed",
+  );
+  assert.deepEqual(validateParams(schema, {}), ["run is required"]);
+  assert.deepEqual(validateParams(schema, [1, 2]), ["params must be an object with named members"]);
+  assert.deepEqual(
+    validateParams(schema, {
+      run: 5,
+      limit: 1.5,
+      mode: "x",
+      flags: { yolo: "y" },
+      paths: ["a", 2],
+    }),
+    [
+      "run must be a string",
+      "limit must be an integer",
+      'mode must be one of "ask", "act"',
+      "flags.yolo must be true or false",
+      "paths[1] must be a string",
+    ],
+  );
+  assert.deepEqual(validateParams(schema, { run: "x".repeat(11), limit: 0 }), [
+    "run is longer than 10 characters",
+    "limit must be ≥ 1",
+  ]);
+});
+
+test("the registry refuses duplicates and bad names, and lists a catalog", () => {
+  const rpc = new RpcRegistry();
+  const off = rpc.register("a/b", { description: "d", handler: () => 1 }, "p1");
+  assert.throws(
+    () => rpc.register("a/b", { description: "d", handler: () => 1 }, "p2"),
+    /already registered by p1/,
+  );
+  assert.throws(() => rpc.register("bad name", { description: "d", handler: () => 1 }), /invalid/);
+  rpc.registerNotification("run/state", { description: "state changed" });
+  assert.deepEqual(
+    rpc.methods().map((m) => m.name),
+    ["a/b"],
+  );
+  assert.deepEqual(
+    rpc.notifications().map((n) => n.name),
+    ["run/state"],
+  );
+  off();
+  assert.equal(rpc.get("a/b"), undefined);
+  const delivered: unknown[] = [];
+  rpc.attachSink((method, params, target) => delivered.push([method, params, target]));
+  rpc.notify("run/state", { s: 1 }, { projectId: 3 });
+  assert.deepEqual(delivered, [["run/state", { s: 1 }, { projectId: 3 }]]);
+});
