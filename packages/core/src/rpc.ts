@@ -201,7 +201,8 @@ function checkValue(spec: ParamSpec, v: unknown, name: string, problems: string[
     case "array":
       if (!Array.isArray(v)) return void problems.push(`${name} must be an array`);
       if (spec.items) {
-        for (const [i, item] of v.entries()) checkValue(spec.items, item, `${name}[${i}]`, problems);
+        for (const [i, item] of v.entries())
+          checkValue(spec.items, item, `${name}[${i}]`, problems);
       }
       break;
     case "any":
