@@ -49,7 +49,35 @@ export const ENGINE_EVENTS = {
   runProposal: "run.proposal",
   turnStarted: "turn.started",
   turnCompleted: "turn.completed",
+  proposalAccepted: "proposal.accepted",
+  proposalRejected: "proposal.rejected",
 } as const;
+
+/**
+ * The proposal lifecycle. A tool handler that needs approval writes its
+ * result entry (`call.resultPath`, a `log://turn_N/{action}/{slug}` path)
+ * with state `proposed`. After the handler returns, the engine sees the
+ * proposed entry: with `yolo` it accepts at once, otherwise it emits
+ * `run.proposal` and blocks the turn's dispatch until a client resolves it
+ * (`Engine.resolve`, or `set {path, state}` over RPC). On accept it emits
+ * `proposal.accepted`, whose subscribers perform the side effect (write the
+ * file, start the command, record the answer); a subscriber that throws
+ * turns the entry `failed` with the error as outcome. On reject it emits
+ * `proposal.rejected`. Pending proposals are entries, so they survive a
+ * client disconnect or a restart and any later client can resolve them.
+ */
+export interface ProposalEvent {
+  readonly projectId: number;
+  readonly runId: number;
+  readonly alias: string;
+  readonly loopId: number;
+  readonly turn: number;
+  readonly path: string;
+  readonly action: string;
+  readonly attributes: Attributes;
+  readonly body: string;
+  readonly resolution: ProposalResolution;
+}
 
 export interface RunStateEvent {
   readonly projectId: number;

@@ -1,0 +1,34 @@
+/**
+ * The model-output parser's contract. The parser turns whatever the model
+ * wrote into the commands it meant, in emitted order. It never throws, runs
+ * in linear time, and reports what it could not understand as issues the
+ * engine turns into error entries the model sees next turn.
+ */
+export interface ParsedCommand {
+  /** Lowercased tag name (`get`, `set`, `sh`, …). */
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  /** Inner text, entity-decoded, with a single surrounding newline trimmed. */
+  readonly body: string;
+  /** Offsets of the command in the original text. */
+  readonly start: number;
+  readonly end: number;
+  /** True when the closing tag was missing and recovery closed it. */
+  readonly recovered: boolean;
+}
+
+export interface ParseIssue {
+  readonly message: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ParseResult {
+  readonly commands: readonly ParsedCommand[];
+  readonly issues: readonly ParseIssue[];
+  /** Text outside any command (what the model said in prose). */
+  readonly prose: string;
+}
+
+/** `knownTags` are the tool names currently registered; other tags are prose. */
+export type ParseModelOutput = (text: string, knownTags: ReadonlySet<string>) => ParseResult;
