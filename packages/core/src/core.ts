@@ -199,6 +199,17 @@ export class RummyCore {
     };
   }
 
+  /** Database health for `doctor` and monitoring: integrity check, schema version, journal mode. */
+  health(): { integrity: string; schemaVersion: number; journalMode: string; path: string } {
+    const integrity = String(this.#db.pragma("quick_check", { simple: true }));
+    const schemaVersion = this.#db
+      .prepare("SELECT max(version) FROM schema_migrations")
+      .pluck()
+      .get() as number;
+    const journalMode = String(this.#db.pragma("journal_mode", { simple: true }));
+    return { integrity, schemaVersion, journalMode, path: this.#db.name };
+  }
+
   /** Lets plugins release resources (`core.closing`), then closes the database. */
   async close(): Promise<void> {
     if (this.#closed) return;

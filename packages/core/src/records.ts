@@ -101,7 +101,9 @@ export class Projects {
   readonly #byId;
   readonly #insert;
   readonly #setRoot;
+  readonly #all;
   constructor(db: Db) {
+    this.#all = db.prepare("SELECT * FROM projects ORDER BY name");
     this.#byName = db.prepare("SELECT * FROM projects WHERE name = ?");
     this.#byId = db.prepare("SELECT * FROM projects WHERE id = ?");
     this.#insert = db.prepare("INSERT INTO projects (name, root) VALUES (?, ?) RETURNING *");
@@ -127,6 +129,10 @@ export class Projects {
   byName(name: string): ProjectRecord | undefined {
     const row = this.#byName.get(name) as ProjectRow | undefined;
     return row && toProject(row);
+  }
+
+  list(): ProjectRecord[] {
+    return (this.#all.all() as ProjectRow[]).map(toProject);
   }
 }
 

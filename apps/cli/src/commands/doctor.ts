@@ -1,0 +1,81 @@
+import { accessSync, constants } from "node:fs";
+import { errorMessage } from "@rummy/core";
+import { boot } from "../distribution.js";
+import { EXIT } from "../errors.js";
+import type { Home } from "../home.js";
+import { envModels } from "./models.js";
+
+type Check = { readonly label: string; readonly ok: boolean; readonly detail: string };
+
+/** Checks what a person can fix: config values, the home folder, the database, plugins, each model's provider. */
+export async function doctor(home: Home): Promise<number> {
+  const checks: Check[] = [];
+  const add = (label: string, ok: boolean, detail: string) => checks.push({ label, ok, detail });
+  try {
+    accessSync(home.path, constants.W_OK);
+    add("home", true, `${home.path} is writable`);
+  } catch {
+    add("home", false, `${home.path} is not writable`);
+  }
+  let booted: Awaited<ReturnType<typeof boot>> | undefined;
+  try {
+    booted = await boot(home, { quiet: true });
+    add("config", true, "all settings parse");
+  } catch (error) {
+    add("config", false, errorMessage(error));
+  }
+  if (booted) {
+    const { core, report, missing } = booted;
+    try {
+      const health = core.health();
+      add(
+        "database",
+        health.integrity === "ok",
+        `${health.path}: integrity ${health.integrity}, schema v${health.schemaVersion}, journal ${health.journalMode}`,
+      );
+      add(
+        "plugins",
+        report.failed.length === 0 && missing.length === 0,
+        `${report.loaded.length} loaded${report.failed.length ? `; failed: ${report.failed.map((f) => `${f.name} (${f.error})`).join(", ")}` : ""}${missing.length ? `; missing: ${missing.map((m) => m.name).join(", ")}` : ""}`,
+      );
+      const aliases = new Set([
+        ...envModels(home.env).map((m) => m.alias),
+        ...core.models.list().map((m) => m.alias),
+      ]);
+      if (aliases.size === 0)
+        add(
+          "models",
+          false,
+          "no model configured: set RUMMY_MODEL_<alias>=provider/model in .env or run `rummy models add`",
+        );
+      for (const alias of aliases) {
+        try {
+          const resolved = core.providers.resolve(alias);
+          const signal = AbortSignal.timeout(5000);
+          const context = resolved.provider.contextLength
+            ? await resolved.provider.contextLength(resolved.model, signal)
+            : null;
+          add(
+            `model ${alias}`,
+            true,
+            `${resolved.provider.name}/${resolved.model} reachable${context ? `, context ${context} tokens` : ""}`,
+          );
+        } catch (error) {
+          add(`model ${alias}`, false, errorMessage(error));
+        }
+      }
+      if (home.env.RUMMY_MODEL && !aliases.has(home.env.RUMMY_MODEL)) {
+        add(
+          "default model",
+          false,
+          `RUMMY_MODEL=${home.env.RUMMY_MODEL} names no configured model`,
+        );
+      }
+    } finally {
+      await core.close();
+    }
+  }
+  for (const c of checks)
+    process.stdout.write(`${c.ok ? "ok  " : "FAIL"}  ${c.label}: ${c.detail}\n`);
+  return checks.every((c) => c.ok) ? EXIT.ok : EXIT.failure;
+}

@@ -1,0 +1,84 @@
+import {
+  type LoadReport,
+  loadPlugins,
+  type PluginDefinition,
+  RummyCore,
+  toPluginDefinition,
+} from "@rummy/core";
+import type { Home } from "./home.js";
+import { quietLogger } from "./output.js";
+
+/**
+ * The default distribution: the packages `rummy` loads before any plugin
+ * from RUMMY_HOME, in this order. Order matters only where plugins filter
+ * the same chain at equal priority.
+ */
+export const BUNDLED_PACKAGES = [
+  "@rummy/plugin-rpc",
+  "@rummy/plugin-instructions",
+  "@rummy/plugin-persona",
+  "@rummy/plugin-prompt",
+  "@rummy/plugin-log",
+  "@rummy/plugin-error",
+  "@rummy/plugin-budget",
+  "@rummy/plugin-policy",
+  "@rummy/plugin-telemetry",
+  "@rummy/plugin-update",
+  "@rummy/plugin-think",
+  "@rummy/plugin-known",
+  "@rummy/plugin-unknown",
+  "@rummy/plugin-file",
+  "@rummy/plugin-get",
+  "@rummy/plugin-set",
+  "@rummy/plugin-rm",
+  "@rummy/plugin-cp",
+  "@rummy/plugin-mv",
+  "@rummy/plugin-ask-user",
+  "@rummy/plugin-stream",
+  "@rummy/plugin-sh",
+  "@rummy/plugin-env",
+  "@rummy/plugin-yolo",
+  "@rummy/plugin-skill",
+  "@rummy/provider-openai",
+  "@rummy/provider-openrouter",
+  "@rummy/provider-ollama",
+  "@rummy/provider-xai",
+] as const;
+
+/** Imports the bundled plugin packages; one that cannot be imported is reported, not fatal. */
+export async function bundledPlugins(): Promise<{
+  plugins: PluginDefinition[];
+  missing: { name: string; error: string }[];
+}> {
+  const plugins: PluginDefinition[] = [];
+  const missing: { name: string; error: string }[] = [];
+  for (const name of BUNDLED_PACKAGES) {
+    try {
+      plugins.push(toPluginDefinition(await import(name), name));
+    } catch (error) {
+      missing.push({ name, error: (error as Error).message.split("\n", 1)[0]! });
+    }
+  }
+  return { plugins, missing };
+}
+
+export interface Booted {
+  readonly core: RummyCore;
+  readonly report: LoadReport;
+  readonly missing: readonly { name: string; error: string }[];
+}
+
+/** A core on RUMMY_HOME with the distribution's plugins, then the home's own. */
+export async function boot(
+  home: Home,
+  options: { extra?: readonly PluginDefinition[]; quiet?: boolean } = {},
+): Promise<Booted> {
+  const core = RummyCore.open({
+    home: home.path,
+    env: home.env,
+    ...(options.quiet ? { logger: quietLogger() } : {}),
+  });
+  const { plugins, missing } = await bundledPlugins();
+  const report = await loadPlugins(core, { bundled: [...plugins, ...(options.extra ?? [])] });
+  return { core, report, missing };
+}

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { rummy, tempHome } from "./helpers.js";
+
+let home: string;
+let cleanup: () => void;
+before(() => ({ home, cleanup } = tempHome()));
+after(() => cleanup());
+
+test("first run creates the home with a commented .env.example", async () => {
+  const res = await rummy(["models", "list"], { home: join(home, "fresh") });
+  assert.equal(res.code, 0, res.stderr);
+  const example = readFileSync(join(home, "fresh", ".env.example"), "utf8");
+  assert.match(example, /^# rummy configuration/);
+  assert.match(example, /RUMMY_MODEL_/);
+  for (const dir of ["plugins", "skills", "personas"])
+    assert.ok(existsSync(join(home, "fresh", dir)));
+});
+
+test("models add, list (with env models) and remove", async () => {
+  assert.equal(
+    (await rummy(["models", "add", "fast", "openai/gpt-4o-mini", "--context", "128000"], { home }))
+      .code,
+    0,
+  );
+  const listed = await rummy(["models", "list"], {
+    home,
+    env: { RUMMY_MODEL_local: "ollama/qwen2.5" },
+  });
+  assert.match(listed.stdout, /fast\s+openai\/gpt-4o-mini\s+128000\s+client/);
+  assert.match(listed.stdout, /local\s+ollama\/qwen2.5\s+env/);
+  const bad = await rummy(["models", "add", "x", "no-provider"], { home });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /provider\/model/);
+  assert.equal((await rummy(["models", "remove", "fast"], { home })).code, 0);
+  const gone = await rummy(["models", "remove", "fast"], { home });
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /no model 'fast'/);
+});
+
+test("a bad config value in .env is an error naming the variable", async () => {
+  const { writeFileSync } = await import("node:fs");
+  const h = join(home, "badconfig");
+  await rummy(["models", "list"], { home: h });
+  writeFileSync(join(h, ".env"), "RUMMY_TOKEN_DIVISOR=zero\n");
+  const res = await rummy(["models", "list"], { home: h });
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /RUMMY_TOKEN_DIVISOR="zero": expected a number/);
+  writeFileSync(join(h, ".env"), "this is not a setting\n");
+  const broken = await rummy(["models", "list"], { home: h });
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /\.env:1: expected KEY=value/);
+});
+
+test("unknown commands and flags are usage errors", async () => {
+  const res = await rummy(["frobnicate"], { home });
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /unknown command 'frobnicate'/);
+  const flag = await rummy(["models", "list", "--nope"], { home });
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /--nope/);
+});
+
+test("runs list on an empty home, and show of a missing run", async () => {
+  assert.match((await rummy(["runs", "list"], { home })).stdout, /no runs yet/);
+  const missing = await rummy(["runs", "show", "nope"], { home });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no run 'nope'/);
+});
+
+test("plugins add installs a local package, enables it, and it loads on the next start", async () => {
+  const fixture = join(import.meta.dirname, "fixtures", "rummy-plugin-hello");
+  const added = await rummy(["plugins", "add", fixture], { home, timeoutMs: 120_000 });
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(added.stdout, /added rummy-plugin-hello \(plugin hello 0\.3\.0\)/);
+  assert.match(
+    readFileSync(join(home, ".env"), "utf8"),
+    /^RUMMY_PLUGIN_RUMMY_PLUGIN_HELLO=rummy-plugin-hello$/m,
+  );
+  const listed = await rummy(["plugins", "list"], { home });
+  assert.match(listed.stdout, /hello\s+0\.3\.0\s+npm rummy-plugin-hello\s+loaded/);
+  const removed = await rummy(["plugins", "remove", "rummy-plugin-hello"], { home });
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.doesNotMatch(readFileSync(join(home, ".env"), "utf8"), /RUMMY_PLUGIN_RUMMY_PLUGIN_HELLO/);
+});
