@@ -336,7 +336,7 @@ describe("patterns, body filters, rm, cp, mv", () => {
 describe("durability", () => {
   test("writes survive closing and reopening the database file", async () => {
     const { tempCore: make } = await import("./helpers.js");
-    const { core: c1, home, cleanup: _ } = make();
+    const { core: c1, home } = make();
     const run = newRun(c1);
     c1.store.set({ runId: run.id, path: "known://durable", body: "kept" });
     await c1.close();
@@ -345,5 +345,7 @@ describe("durability", () => {
     c2.schemes.register({ name: "known", writableBy: ["model"] });
     assert.equal(c2.store.getOne({ runId: run.id }, "known://durable")!.body, "kept");
     await c2.close();
+    const { rmSync } = await import("node:fs");
+    rmSync(home, { recursive: true, force: true });
   });
 });
