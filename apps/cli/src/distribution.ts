@@ -13,37 +13,7 @@ import { quietLogger } from "./output.js";
  * from RUMMY_HOME, in this order. Order matters only where plugins filter
  * the same chain at equal priority.
  */
-export const BUNDLED_PACKAGES = [
-  "@rummy/plugin-rpc",
-  "@rummy/plugin-instructions",
-  "@rummy/plugin-persona",
-  "@rummy/plugin-prompt",
-  "@rummy/plugin-log",
-  "@rummy/plugin-error",
-  "@rummy/plugin-budget",
-  "@rummy/plugin-policy",
-  "@rummy/plugin-telemetry",
-  "@rummy/plugin-update",
-  "@rummy/plugin-think",
-  "@rummy/plugin-known",
-  "@rummy/plugin-unknown",
-  "@rummy/plugin-file",
-  "@rummy/plugin-get",
-  "@rummy/plugin-set",
-  "@rummy/plugin-rm",
-  "@rummy/plugin-cp",
-  "@rummy/plugin-mv",
-  "@rummy/plugin-ask-user",
-  "@rummy/plugin-stream",
-  "@rummy/plugin-sh",
-  "@rummy/plugin-env",
-  "@rummy/plugin-yolo",
-  "@rummy/plugin-skill",
-  "@rummy/provider-openai",
-  "@rummy/provider-openrouter",
-  "@rummy/provider-ollama",
-  "@rummy/provider-xai",
-] as const;
+export const BUNDLED_PACKAGES = ["@rummy/plugin-rpc"] as const;
 
 /** Imports the bundled plugin packages; one that cannot be imported is reported, not fatal. */
 export async function bundledPlugins(): Promise<{

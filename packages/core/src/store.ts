@@ -51,6 +51,8 @@ export interface SetPatternInput extends Locus {
   readonly writer?: Writer;
   /** Only entries whose view is currently in one of these visibilities. */
   readonly whereVisibility?: Visibility | readonly Visibility[];
+  /** Only entries whose body matches (glob; plain text matches as a substring). */
+  readonly bodyFilter?: string;
 }
 
 export interface WriteResult {
@@ -89,6 +91,8 @@ export interface GetQuery extends Locus {
 export interface RemoveInput extends Locus {
   readonly path?: string;
   readonly pattern?: string;
+  /** With a pattern: only entries whose body matches. */
+  readonly bodyFilter?: string;
   readonly writer?: Writer;
 }
 
@@ -374,6 +378,7 @@ export class EntryStore {
       pattern: input.pattern,
       includeBody: false,
       ...(input.whereVisibility !== undefined ? { visibility: input.whereVisibility } : {}),
+      ...(input.bodyFilter !== undefined ? { bodyFilter: input.bodyFilter } : {}),
     });
     const denied = matches.find((e) => !this.#writable(e.scheme, writer));
     if (denied) {
@@ -469,6 +474,7 @@ export class EntryStore {
       ...(input.runId !== undefined ? { runId: input.runId } : {}),
       ...(input.projectId !== undefined ? { projectId: input.projectId } : {}),
       ...(input.path !== undefined ? { path: target } : { pattern: target }),
+      ...(input.bodyFilter !== undefined ? { bodyFilter: input.bodyFilter } : {}),
       includeBody: false,
     });
     if (matches.length === 0) {

@@ -1,0 +1,45 @@
+import { errorMessage } from "@rummy/core";
+import { startServer } from "@rummy/server";
+import { boot } from "../distribution.js";
+import { CliError } from "../errors.js";
+import type { Home } from "../home.js";
+
+/** Starts the server with the default plugins and runs until SIGINT/SIGTERM. Returns -1: the process stays up. */
+export async function serve(home: Home): Promise<number> {
+  const { core, report, missing } = await boot(home);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ core });
+  } catch (error) {
+    await core.close();
+    const err = error as NodeJS.ErrnoException;
+    if (err.code === "EADDRINUSE") {
+      throw new CliError(`port ${home.env.RUMMY_PORT ?? 3044} is already in use`, {
+        hint: "another rummy may be running; choose another port with RUMMY_PORT=… or --port …",
+      });
+    }
+    throw new CliError(errorMessage(error));
+  }
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out(`rummy listening on ${server.url}`);
+  out(`home: ${home.path}`);
+  out(`plugins: ${report.loaded.map((p) => p.name).join(", ") || "none"}`);
+  for (const f of report.failed) out(`plugin FAILED: ${f.name}: ${f.error}`);
+  for (const m of missing) out(`plugin MISSING: ${m.name}: ${m.error}`);
+  const models = core.models.list();
+  out(
+    `models: ${models.map((m) => `${m.alias}=${m.target}`).join(", ") || "none (set RUMMY_MODEL_<alias>=provider/model)"}`,
+  );
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    out(`${signal}: shutting down`);
+    await server.close();
+    await core.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  return -1;
+}

@@ -1,0 +1,838 @@
+import { isAbsolute } from "node:path";
+import {
+  ENGINE_EVENTS,
+  type Engine,
+  type EntryState,
+  type Entry,
+  isGlob,
+  type LoopFlags,
+  type Mode,
+  type ParamsSchema,
+  type PluginContext,
+  type RpcCallContext,
+  type RunProgressEvent,
+  type RunProposalEvent,
+  type RunRecord,
+  type RunStateEvent,
+  RummyError,
+  type RummyCore,
+  type StoreChange,
+  type Visibility,
+  type WriteResult,
+  definePlugin,
+} from "@rummy/core";
+
+/** The protocol version this server speaks; clients must match its MAJOR. */
+export const RUMMY_PROTOCOL_VERSION = "2.0.0";
+
+const STATES = ["proposed", "streaming", "resolved", "failed", "cancelled"] as const;
+const VISIBILITY = ["visible", "summarized", "archived"] as const;
+const RUN_FLAGS = ["noInteraction", "noWeb", "noProposals", "noRepo", "yolo"] as const;
+
+const runParam = { type: "string", required: true, description: "run alias" } as const;
+const limitParams: ParamsSchema = {
+  limit: { type: "integer", min: 0, description: "max results" },
+  offset: { type: "integer", min: 0, description: "skip the first N results" },
+};
+
+/**
+ * The rpc plugin: every method a 2.0 client uses, registered through the
+ * core's RPC registry (the transport serves whatever is registered), plus
+ * the mapping of engine events onto the notifications clients listen for.
+ */
+export default definePlugin({
+  name: "rpc",
+  version: "0.1.0",
+  setup(ctx) {
+    const core = ctx.core;
+    seedModels(ctx);
+    const rpc = (name: string, def: Parameters<PluginContext["registerRpc"]>[1]) =>
+      ctx.registerRpc(name, def);
+
+    // --- Protocol ---
+    rpc("ping", {
+      description: "Liveness check. Returns {}.",
+      requiresInit: false,
+      handler: () => ({}),
+    });
+
+    rpc("discover", {
+      description:
+        "The live catalog: { methods, notifications }, each keyed by name with its description and params.",
+      requiresInit: false,
+      handler: () => ({
+        methods: Object.fromEntries(
+          core.rpc.methods().map((m) => [
+            m.name,
+            {
+              description: m.description,
+              params: m.params ?? {},
+              longRunning: m.longRunning ?? false,
+              requiresInit: m.requiresInit ?? true,
+            },
+          ]),
+        ),
+        notifications: Object.fromEntries(
+          core.rpc
+            .notifications()
+            .map((n) => [n.name, { description: n.description, params: n.params ?? {} }]),
+        ),
+      }),
+    });
+
+    rpc("rummy/hello", {
+      description:
+        "Connection handshake, the first call a client makes: names the project (created on first use) and checks the protocol version (MAJOR must match). Returns { rummyVersion, projectId, projectRoot }.",
+      requiresInit: false,
+      params: {
+        name: {
+          type: "string",
+          required: true,
+          maxLength: 200,
+          description: "project name (unique identifier)",
+        },
+        projectRoot: {
+          type: "string",
+          required: true,
+          maxLength: 4096,
+          description: "absolute path to the project's files",
+        },
+        configPath: {
+          type: "string",
+          description: "path to a rummy config directory (accepted for compatibility)",
+        },
+        clientVersion: {
+          type: "string",
+          description: "the client's protocol version; a different MAJOR is refused",
+        },
+        token: { type: "string", description: "the server's shared token, when it has one" },
+      },
+      handler: (params: { name: string; projectRoot: string; clientVersion?: string }, call) => {
+        if (params.clientVersion !== undefined) {
+          const clientMajor = params.clientVersion.split(".")[0];
+          const serverMajor = RUMMY_PROTOCOL_VERSION.split(".")[0];
+          if (clientMajor !== serverMajor) {
+            throw new RummyError(
+              426,
+              `protocol mismatch: server ${RUMMY_PROTOCOL_VERSION}, client ${params.clientVersion}. Clients must match MAJOR.`,
+            );
+          }
+        }
+        if (!params.name.trim()) throw new RummyError(400, "rummy/hello: name must not be empty");
+        if (!isAbsolute(params.projectRoot))
+          throw new RummyError(400, "rummy/hello: projectRoot must be an absolute path");
+        const project = core.projects.ensure(params.name, params.projectRoot);
+        const session = call.session;
+        session.projectId = project.id;
+        session.projectName = project.name;
+        session.projectRoot = params.projectRoot;
+        session.initialized = true;
+        return {
+          rummyVersion: RUMMY_PROTOCOL_VERSION,
+          projectId: project.id,
+          projectRoot: params.projectRoot,
+        };
+      },
+    });
+
+    // --- The primitives (writer: client) ---
+    rpc("set", {
+      description:
+        "Create or update an entry: write a body, change state or visibility, merge attributes, append (streaming), or update every entry matching a pattern. `set run://<alias>` starts, continues, forks or cancels a run; setting the state of a proposed entry resolves the proposal.",
+      longRunning: true,
+      params: {
+        run: { type: "string", description: "run alias (not needed for run:// paths)" },
+        path: {
+          type: "string",
+          required: true,
+          maxLength: 2048,
+          description: "entry path, e.g. known://fact or run://alias",
+        },
+        body: { type: "string", description: "entry body (for run:// — the prompt)" },
+        state: {
+          type: "string",
+          enum: STATES,
+          description: "proposed | streaming | resolved | failed | cancelled",
+        },
+        visibility: {
+          type: "string",
+          enum: VISIBILITY,
+          description: "visible | summarized | archived",
+        },
+        outcome: {
+          type: "string",
+          nullable: true,
+          description: "why, when state is failed or cancelled",
+        },
+        attributes: {
+          type: "object",
+          description: "JSON attributes (merged); for run:// — model, mode, flags",
+        },
+        append: { type: "boolean", description: "append body instead of replacing it" },
+        pattern: { type: "boolean", description: "treat path as a glob and update every match" },
+        bodyFilter: {
+          type: "string",
+          description: "with pattern: only entries whose body matches",
+        },
+      },
+      handler: (params: SetParams, call) => dispatchSet(core, params, call),
+    });
+
+    rpc("get", {
+      description:
+        "Promote an entry (or every entry matching a glob) to visible — or to the given visibility — in the run's context.",
+      params: {
+        run: runParam,
+        path: {
+          type: "string",
+          required: true,
+          maxLength: 2048,
+          description: "entry path or glob",
+        },
+        bodyFilter: { type: "string", description: "narrow pattern matches by body content" },
+        visibility: {
+          type: "string",
+          enum: VISIBILITY,
+          description: "target visibility (default visible)",
+        },
+      },
+      handler: (
+        params: { run: string; path: string; bodyFilter?: string; visibility?: Visibility },
+        call,
+      ) => {
+        const run = runOf(core, call, params.run);
+        const visibility = params.visibility ?? "visible";
+        const result =
+          isGlob(params.path) || params.bodyFilter !== undefined
+            ? core.store.setPattern({
+                runId: run.id,
+                pattern: params.path,
+                visibility,
+                writer: "client",
+                ...(params.bodyFilter !== undefined ? { bodyFilter: params.bodyFilter } : {}),
+              })
+            : promote(core, run, params.path, visibility);
+        return outcome(result);
+      },
+    });
+
+    rpc("rm", {
+      description:
+        "Remove an entry (or every match of a glob) from the run's view; content owned by the run goes with it.",
+      params: {
+        run: runParam,
+        path: {
+          type: "string",
+          required: true,
+          maxLength: 2048,
+          description: "entry path or glob",
+        },
+        bodyFilter: { type: "string", description: "narrow pattern matches by body content" },
+      },
+      handler: (params: { run: string; path: string; bodyFilter?: string }, call) => {
+        const run = runOf(core, call, params.run);
+        const glob = isGlob(params.path) || params.bodyFilter !== undefined;
+        return outcome(
+          core.store.rm({
+            runId: run.id,
+            writer: "client",
+            ...(glob ? { pattern: params.path } : { path: params.path }),
+            ...(params.bodyFilter !== undefined ? { bodyFilter: params.bodyFilter } : {}),
+          }),
+        );
+      },
+    });
+
+    for (const verb of ["cp", "mv"] as const) {
+      rpc(verb, {
+        description:
+          verb === "cp"
+            ? "Copy an entry to a new path."
+            : "Rename an entry (copy, then remove the source).",
+        params: {
+          run: runParam,
+          from: { type: "string", required: true, maxLength: 2048, description: "source path" },
+          to: { type: "string", required: true, maxLength: 2048, description: "destination path" },
+          visibility: {
+            type: "string",
+            enum: VISIBILITY,
+            description: "visibility of the destination",
+          },
+        },
+        handler: (
+          params: { run: string; from: string; to: string; visibility?: Visibility },
+          call,
+        ) => {
+          const run = runOf(core, call, params.run);
+          const input = {
+            runId: run.id,
+            from: params.from,
+            to: params.to,
+            writer: "client" as const,
+            ...(params.visibility ? { visibility: params.visibility } : {}),
+          };
+          return outcome(verb === "cp" ? core.store.cp(input) : core.store.mv(input));
+        },
+      });
+    }
+
+    rpc("update", {
+      description:
+        "Record a turn's continuation or terminal signal at log://turn_N/update/<slug> (102 continue, 200/204 done, 422 cannot answer).",
+      params: {
+        run: runParam,
+        body: { type: "string", required: true, description: "update text" },
+        status: {
+          type: "integer",
+          enum: [102, 200, 204, 422],
+          description: "102 | 200 | 204 | 422 (default 102)",
+        },
+        attributes: { type: "object", description: "extra attributes" },
+      },
+      handler: (
+        params: {
+          run: string;
+          body: string;
+          status?: number;
+          attributes?: Record<string, unknown>;
+        },
+        call,
+      ) => {
+        const run = runOf(core, call, params.run);
+        const turn = Math.max(1, run.nextTurn - 1);
+        const path = `log://turn_${turn}/update/${slugOf(params.body)}`;
+        const result = core.store.set({
+          runId: run.id,
+          path,
+          body: params.body,
+          turn,
+          state: "resolved",
+          attributes: { ...params.attributes, status: params.status ?? 102 },
+          writer: "client",
+        });
+        return { ...outcome(result), path };
+      },
+    });
+
+    // --- Models ---
+    rpc("getModels", {
+      description: "List the models: [{ alias, actual, context_length }].",
+      requiresInit: false,
+      params: limitParams,
+      handler: (params: { limit?: number; offset?: number }) =>
+        page(core.models.list(), params).map((m) => ({
+          alias: m.alias,
+          actual: m.target,
+          context_length: m.contextLength,
+        })),
+    });
+    rpc("addModel", {
+      description: "Add or update a model alias. Returns { alias }.",
+      requiresInit: false,
+      params: {
+        alias: { type: "string", required: true, maxLength: 200, description: "short name" },
+        actual: { type: "string", required: true, maxLength: 500, description: "provider/model" },
+        contextLength: { type: "integer", min: 1, description: "context window in tokens" },
+      },
+      handler: (params: { alias: string; actual: string; contextLength?: number }) => {
+        const m = core.models.upsert({
+          alias: params.alias,
+          target: params.actual,
+          contextLength: params.contextLength ?? null,
+          source: "client",
+        });
+        return { alias: m.alias, actual: m.target };
+      },
+    });
+    rpc("removeModel", {
+      description: "Remove a model alias.",
+      requiresInit: false,
+      params: { alias: { type: "string", required: true, description: "model alias" } },
+      handler: (params: { alias: string }) => {
+        if (!core.models.remove(params.alias))
+          throw new RummyError(404, `no model '${params.alias}'`);
+        return { status: "ok" };
+      },
+    });
+
+    // --- File constraints (project-level) ---
+    rpc("file/constraint", {
+      description:
+        "Set a project-level file constraint: active | readonly | ignore. Patterns may be globs; constraints persist across runs.",
+      params: {
+        pattern: {
+          type: "string",
+          required: true,
+          maxLength: 2048,
+          description: "file path or glob",
+        },
+        visibility: {
+          type: "string",
+          required: true,
+          enum: ["active", "readonly", "ignore"],
+          description: "active | readonly | ignore",
+        },
+      },
+      handler: (
+        params: { pattern: string; visibility: "active" | "readonly" | "ignore" },
+        call,
+      ) => {
+        const pattern = normalizePattern(params.pattern);
+        core.fileConstraints.set(projectOf(call), pattern, params.visibility);
+        return { ok: true, pattern };
+      },
+    });
+    rpc("file/drop", {
+      description: "Remove a project-level file constraint.",
+      params: {
+        pattern: {
+          type: "string",
+          required: true,
+          maxLength: 2048,
+          description: "file path or glob",
+        },
+      },
+      handler: (params: { pattern: string }, call) => {
+        const pattern = normalizePattern(params.pattern);
+        core.fileConstraints.remove(projectOf(call), pattern);
+        return { ok: true, pattern };
+      },
+    });
+    rpc("getConstraints", {
+      description: "The project's file constraints: [{ pattern, visibility }].",
+      handler: (_params, call) => core.fileConstraints.list(projectOf(call)),
+    });
+
+    // --- Queries ---
+    rpc("getEntries", {
+      description:
+        "List a run's entries matching a glob (read-only, no promotion). Filters: scheme, state, visibility, bodyFilter. `withBody` includes bodies; `since` returns only entries with a larger id; `limit` caps the count.",
+      params: {
+        run: runParam,
+        pattern: { type: "string", maxLength: 2048, description: "glob (default *)" },
+        scheme: { type: "string", description: "filter by scheme" },
+        state: { type: "string", enum: STATES, description: "filter by state" },
+        visibility: { type: "string", enum: VISIBILITY, description: "filter by visibility" },
+        bodyFilter: { type: "string", description: "filter by body content (substring or glob)" },
+        withBody: { type: "boolean", description: "include bodies (default false)" },
+        since: { type: "integer", min: 0, description: "only entries with id > since" },
+        limit: { type: "integer", min: 0, description: "cap the count" },
+      },
+      handler: (params: GetEntriesParams, call) => {
+        const run = runOf(core, call, params.run);
+        let entries = core.store.get({
+          runId: run.id,
+          pattern: params.pattern ?? "*",
+          order: "id",
+          includeBody: params.withBody === true,
+          ...(params.bodyFilter !== undefined ? { bodyFilter: params.bodyFilter } : {}),
+          ...(params.scheme !== undefined ? { scheme: params.scheme } : {}),
+          ...(params.state !== undefined ? { state: params.state } : {}),
+          ...(params.visibility !== undefined ? { visibility: params.visibility } : {}),
+        });
+        if (params.since !== undefined) entries = entries.filter((e) => e.id > params.since!);
+        if (params.limit !== undefined) entries = entries.slice(0, params.limit);
+        return entries.map((e) => entryRow(e, params.withBody === true));
+      },
+    });
+
+    rpc("getRuns", {
+      description: "The project's runs: [{ run, status, turn, summary, created }].",
+      params: limitParams,
+      handler: (params: { limit?: number; offset?: number }, call) =>
+        page(core.runs.list(projectOf(call)), params).map((r) => ({
+          run: r.alias,
+          status: r.status,
+          turn: r.nextTurn - 1,
+          summary: latestUpdate(core, r)?.body ?? null,
+          created: r.createdAt,
+        })),
+    });
+
+    rpc("getRun", {
+      description:
+        "Full detail of a run: status, model, loops, per-turn usage and totals, its log, and the latest prompt and update.",
+      params: { run: runParam },
+      handler: (params: { run: string }, call) => {
+        const run = runOf(core, call, params.run);
+        const turns = core.turns.list(run.id);
+        const loops = core.loops.list(run.id);
+        const telemetry = turns.reduce(
+          (t, x) => ({
+            prompt_tokens: t.prompt_tokens + (x.promptTokens ?? 0),
+            completion_tokens: t.completion_tokens + (x.completionTokens ?? 0),
+            total_tokens: t.total_tokens + (x.promptTokens ?? 0) + (x.completionTokens ?? 0),
+            cost: t.cost + (x.cost ?? 0),
+          }),
+          { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0 },
+        );
+        const history = core.store.get({ runId: run.id, scheme: "log", order: "id" });
+        return {
+          run: run.alias,
+          turn: run.nextTurn - 1,
+          status: run.status,
+          model: run.model,
+          attributes: run.attributes,
+          loops: loops.map((l) => ({
+            sequence: l.sequence,
+            mode: l.mode,
+            status: l.status,
+            reason: l.reason,
+            prompt: l.prompt,
+          })),
+          turns: turns.map((t) => ({
+            turn: t.sequence,
+            status: t.status,
+            prompt_tokens: t.promptTokens,
+            completion_tokens: t.completionTokens,
+            cost: t.cost,
+          })),
+          context: {
+            telemetry,
+            history: history.map((h) => ({
+              path: h.path,
+              status: h.status,
+              state: h.state,
+              body: h.body,
+              attributes: h.attributes,
+              turn: h.turn,
+            })),
+          },
+          last_user_prompt: loops.at(-1)?.prompt ?? null,
+          last_summary: latestUpdate(core, run)?.body ?? null,
+        };
+      },
+    });
+
+    // --- Notifications ---
+    const notifications: [string, string, ParamsSchema][] = [
+      ["run/state", "A run's status changed: { run, status, turn, reason }.", {}],
+      [
+        "run/progress",
+        "A turn's phase, and model text as it streams: { run, turn, phase, content?, reasoning? }.",
+        {},
+      ],
+      [
+        "run/proposal",
+        "Proposals wait for a client: { run, proposed: [{ path, action, attributes, body }] }. Resolve with set { run, path, state }.",
+        {},
+      ],
+      [
+        "run/changed",
+        "Pulse: entries of the run changed; reconcile with getEntries { run, since }.",
+        {},
+      ],
+      ["ui/render", "Streaming output for display: { run, turn, text }.", {}],
+      ["ui/notify", "A short message for the user: { run?, level, text }.", {}],
+    ];
+    for (const [name, description, params] of notifications)
+      ctx.registerNotification(name, { description, params });
+
+    forwardEngineEvents(ctx);
+  },
+});
+
+interface SetParams {
+  run?: string;
+  path: string;
+  body?: string;
+  state?: EntryState;
+  visibility?: Visibility;
+  outcome?: string | null;
+  attributes?: Record<string, unknown>;
+  append?: boolean;
+  pattern?: boolean;
+  bodyFilter?: string;
+}
+
+interface GetEntriesParams {
+  run: string;
+  pattern?: string;
+  scheme?: string;
+  state?: EntryState;
+  visibility?: Visibility;
+  bodyFilter?: string;
+  withBody?: boolean;
+  since?: number;
+  limit?: number;
+}
+
+async function dispatchSet(
+  core: RummyCore,
+  params: SetParams,
+  call: RpcCallContext,
+): Promise<unknown> {
+  if (params.path.startsWith("run://")) return dispatchRunSet(core, params, call);
+  if (!params.run) throw new RummyError(400, "set: run is required (except for run:// paths)");
+  const run = runOf(core, call, params.run);
+  if (params.pattern) {
+    return outcome(
+      core.store.setPattern({
+        runId: run.id,
+        pattern: params.path,
+        writer: "client",
+        ...(params.state !== undefined ? { state: params.state } : {}),
+        ...(params.visibility !== undefined ? { visibility: params.visibility } : {}),
+        ...(params.outcome !== undefined ? { outcome: params.outcome } : {}),
+        ...(params.attributes !== undefined ? { attributes: params.attributes } : {}),
+        ...(params.bodyFilter !== undefined ? { bodyFilter: params.bodyFilter } : {}),
+      }),
+    );
+  }
+  // A state change on a proposed entry is a resolution: the engine runs its side effects.
+  if (params.state !== undefined && !params.append) {
+    const current = core.store.getOne({ runId: run.id }, params.path);
+    if (current?.state === "proposed" && params.state !== "proposed") {
+      const decision = params.state === "resolved" ? "accept" : "reject";
+      const result = await engineOf(core).resolve(run.id, params.path, {
+        decision,
+        ...(params.body !== undefined ? { body: params.body } : {}),
+        ...(params.attributes !== undefined ? { attributes: params.attributes } : {}),
+      });
+      return outcome(result);
+    }
+  }
+  return outcome(
+    core.store.set({
+      runId: run.id,
+      path: params.path,
+      writer: "client",
+      turn: Math.max(0, run.nextTurn - 1),
+      ...(params.body !== undefined ? { body: params.body } : {}),
+      ...(params.append !== undefined ? { append: params.append } : {}),
+      ...(params.state !== undefined ? { state: params.state } : {}),
+      ...(params.visibility !== undefined ? { visibility: params.visibility } : {}),
+      ...(params.outcome !== undefined ? { outcome: params.outcome } : {}),
+      ...(params.attributes !== undefined ? { attributes: params.attributes } : {}),
+    }),
+  );
+}
+
+/** `set run://<alias>`: start (named or anonymous), continue/inject, fork, or cancel. */
+async function dispatchRunSet(
+  core: RummyCore,
+  params: SetParams,
+  call: RpcCallContext,
+): Promise<unknown> {
+  const projectId = projectOf(call);
+  const attrs = params.attributes ?? {};
+  const alias = params.path.slice("run://".length);
+  const existing = alias ? core.runs.byAlias(projectId, alias) : undefined;
+
+  if (existing && params.state !== undefined) {
+    if (params.state !== "cancelled") {
+      throw new RummyError(
+        400,
+        `set run://${alias}: only state "cancelled" can be set on a run (to cancel it)`,
+      );
+    }
+    await engineOf(core).cancel(existing.id, params.outcome ?? "cancelled by client");
+    return { ok: true, alias };
+  }
+  if (!existing && params.state !== undefined)
+    throw new RummyError(404, `no run '${alias}' to change`);
+
+  const mode = attrs.mode;
+  if (mode !== "ask" && mode !== "act") {
+    throw new RummyError(
+      400,
+      `set run://: attributes.mode is required and must be "ask" or "act" (got ${JSON.stringify(mode)})`,
+    );
+  }
+  const model =
+    typeof attrs.model === "string" ? attrs.model : (existing?.model ?? core.env.RUMMY_MODEL);
+  if (!model)
+    throw new RummyError(
+      400,
+      "set run://: attributes.model is required for a new run (or set RUMMY_MODEL)",
+    );
+  const flags: Record<string, boolean> = {};
+  for (const flag of RUN_FLAGS) if (attrs[flag] !== undefined) flags[flag] = attrs[flag] === true;
+  const prompt = params.body ?? "";
+  const engine = engineOf(core);
+
+  if (existing && attrs.fork === true) {
+    const child = engine.fork(existing.id, typeof attrs.as === "string" ? attrs.as : undefined);
+    const { run } = engine.submit({
+      projectId,
+      alias: child.alias,
+      model,
+      mode: mode as Mode,
+      prompt,
+      flags: flags as LoopFlags,
+    });
+    return { ok: true, alias: run.alias };
+  }
+  if (existing && !prompt) return { ok: true, alias };
+  const { run } = engine.submit({
+    projectId,
+    ...(alias ? { alias } : {}),
+    model,
+    mode: mode as Mode,
+    prompt,
+    flags: flags as LoopFlags,
+    attributes: Object.fromEntries(
+      Object.entries(attrs).filter(([k]) => !["mode", "model", "fork", ...RUN_FLAGS].includes(k)),
+    ),
+  });
+  return { ok: true, alias: run.alias };
+}
+
+function engineOf(core: RummyCore): Engine {
+  const engine = (core as unknown as { engine?: Engine }).engine;
+  if (!engine)
+    throw new RummyError(
+      503,
+      "no engine is loaded in this server, so runs cannot start or be resolved",
+    );
+  return engine;
+}
+
+function projectOf(call: RpcCallContext): number {
+  const id = call.session.projectId;
+  if (id === null) throw new RummyError(400, "call rummy/hello first");
+  return id;
+}
+
+function runOf(core: RummyCore, call: RpcCallContext, alias: string): RunRecord {
+  const run = core.runs.byAlias(projectOf(call), alias);
+  if (!run) throw new RummyError(404, `run not found: ${alias}`);
+  return run;
+}
+
+/** Promotes one entry, adding it to the run's view when the project has it but the run does not yet. */
+function promote(
+  core: RummyCore,
+  run: RunRecord,
+  path: string,
+  visibility: Visibility,
+): WriteResult {
+  const seen =
+    core.store.getOne({ runId: run.id }, path) ??
+    core.store.getOne({ projectId: run.projectId }, path);
+  if (!seen) return { ok: false, status: 404, path, error: `no entry at '${path}'` };
+  return core.store.set({ runId: run.id, path, visibility, writer: "client" });
+}
+
+/** A store result as the wire shows it; refusals become errors with their status. */
+function outcome(result: WriteResult): Record<string, unknown> {
+  if (!result.ok)
+    throw new RummyError(result.status, result.error ?? `failed with status ${result.status}`);
+  return {
+    ok: true,
+    status: result.status,
+    ...(result.count !== undefined ? { count: result.count } : {}),
+    ...(result.paths !== undefined ? { paths: result.paths } : {}),
+  };
+}
+
+function entryRow(e: Entry, withBody: boolean): Record<string, unknown> {
+  return {
+    id: e.id,
+    path: e.path,
+    scheme: e.scheme,
+    state: e.state,
+    status: e.status,
+    outcome: e.outcome,
+    visibility: e.visibility,
+    turn: e.turn,
+    tokens: e.tokens,
+    attributes: e.attributes,
+    ...(withBody ? { body: e.body } : {}),
+  };
+}
+
+function page<T>(items: T[], params: { limit?: number; offset?: number }): T[] {
+  const offset = params.offset ?? 0;
+  return items.slice(offset, params.limit === undefined ? undefined : offset + params.limit);
+}
+
+function latestUpdate(core: RummyCore, run: RunRecord): Entry | undefined {
+  return core.store.get({ runId: run.id, pattern: "log://*/update/*", order: "id" }).at(-1);
+}
+
+function normalizePattern(pattern: string): string {
+  return pattern.trim().replace(/^\.\//, "").replace(/\/+$/, "");
+}
+
+function slugOf(text: string): string {
+  const slug = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .slice(0, 40);
+  return slug || "update";
+}
+
+/** Seeds `RUMMY_MODEL_<alias>="provider/model"` from the environment into the models table. */
+function seedModels(ctx: PluginContext): void {
+  for (const [key, value] of Object.entries(ctx.env)) {
+    if (!key.startsWith("RUMMY_MODEL_") || !value) continue;
+    const alias = key.slice("RUMMY_MODEL_".length);
+    try {
+      ctx.core.models.upsert({ alias, target: value.trim(), contextLength: null, source: "env" });
+    } catch (error) {
+      throw new RummyError(400, `${key}=${value}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** Engine hook events → client notifications, routed to the run's project. */
+function forwardEngineEvents(ctx: PluginContext): void {
+  const core = ctx.core;
+  ctx.on<RunStateEvent>(ENGINE_EVENTS.runState, (e) => {
+    core.rpc.notify(
+      "run/state",
+      { run: e.alias, status: e.status, turn: e.turn, reason: e.reason },
+      { projectId: e.projectId },
+    );
+  });
+  ctx.on<RunProgressEvent>(ENGINE_EVENTS.runProgress, (e) => {
+    core.rpc.notify(
+      "run/progress",
+      {
+        run: e.alias,
+        turn: e.turn,
+        phase: e.phase,
+        ...(e.content ? { content: e.content } : {}),
+        ...(e.reasoning ? { reasoning: e.reasoning } : {}),
+      },
+      { projectId: e.projectId },
+    );
+    if (e.content)
+      core.rpc.notify(
+        "ui/render",
+        { run: e.alias, turn: e.turn, text: e.content },
+        { projectId: e.projectId },
+      );
+  });
+  ctx.on<RunProposalEvent>(ENGINE_EVENTS.runProposal, (e) => {
+    core.rpc.notify(
+      "run/proposal",
+      {
+        run: e.alias,
+        turn: e.turn,
+        proposed: [{ path: e.path, action: e.action, attributes: e.attributes, body: e.body }],
+      },
+      { projectId: e.projectId },
+    );
+  });
+  // run/changed pulses, coalesced per run so a streaming command does not flood clients.
+  const pending = new Set<number>();
+  let timer: NodeJS.Timeout | null = null;
+  ctx.on<StoreChange>("entry.changed", (change) => {
+    if (change.runId === null) return;
+    pending.add(change.runId);
+    timer ??= setTimeout(() => {
+      timer = null;
+      for (const runId of pending) {
+        const run = core.runs.get(runId);
+        if (run) core.rpc.notify("run/changed", { run: run.alias }, { projectId: run.projectId });
+      }
+      pending.clear();
+    }, 25);
+  });
+  ctx.on("core.closing", () => {
+    if (timer) clearTimeout(timer);
+  });
+}

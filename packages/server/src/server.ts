@@ -1,0 +1,455 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { type AddressInfo, isIP } from "node:net";
+import {
+  errorMessage,
+  type NotificationTarget,
+  type RpcCallContext,
+  type RpcMethod,
+  RpcParamsError,
+  type RpcSession,
+  RummyError,
+  type RummyCore,
+  validateParams,
+} from "@rummy/core";
+import {
+  createJSONRPCErrorResponse,
+  createJSONRPCNotification,
+  createJSONRPCSuccessResponse,
+  type JSONRPCErrorResponse,
+  JSONRPCErrorCode,
+  type JSONRPCID,
+  type JSONRPCResponse,
+} from "json-rpc-2.0";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+
+/** Application error codes, in the range JSON-RPC reserves for servers. */
+export const RPC_ERRORS = {
+  /** A handler refused the call (bad state, not found, forbidden …); `data.status` has the HTTP-style code. */
+  application: -32000,
+  /** The method needs a `rummy/hello` first. */
+  notInitialized: -32001,
+  /** The call ran past the per-call time limit. */
+  timeout: -32002,
+  /** The connection must present the server's token. */
+  unauthorized: -32003,
+} as const;
+
+export interface ServerOptions {
+  readonly core: RummyCore;
+  /** Default `RUMMY_HOST` or 127.0.0.1. */
+  readonly host?: string;
+  /** Default `RUMMY_PORT` or 3044; 0 picks a free port. */
+  readonly port?: number;
+  /** Shared secret clients present (`Authorization: Bearer …`, `?token=`, or `token` in `rummy/hello`). */
+  readonly token?: string | null;
+  /** Largest accepted frame, in bytes. Default 16 MiB. */
+  readonly maxPayload?: number;
+  /** Per-call limit for methods not marked long-running. Default `RUMMY_RPC_TIMEOUT` or 30 s. */
+  readonly callTimeoutMs?: number;
+  /** How often to ping clients; a client that misses a whole interval is dropped. Default 30 s. */
+  readonly heartbeatMs?: number;
+}
+
+export interface RummyServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Live connections. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+interface Connection {
+  readonly socket: WebSocket;
+  readonly session: RpcSession;
+  readonly inflight: Set<AbortController>;
+  authorized: boolean;
+  alive: boolean;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith("127."));
+}
+
+/**
+ * Starts the JSON-RPC 2.0 WebSocket server over a core. Methods come from
+ * the core's RPC registry (so plugins add them); this layer owns envelopes,
+ * params validation, timeouts, logging, tokens and notification routing.
+ */
+export async function startServer(options: ServerOptions): Promise<RummyServer> {
+  const { core } = options;
+  const env = core.env;
+  const host = options.host ?? env.RUMMY_HOST ?? "127.0.0.1";
+  const port = options.port ?? numberFrom(env.RUMMY_PORT, "RUMMY_PORT", 3044);
+  const token = options.token !== undefined ? options.token : (env.RUMMY_TOKEN ?? null) || null;
+  const maxPayload = options.maxPayload ?? 16 * 1024 * 1024;
+  const callTimeoutMs =
+    options.callTimeoutMs ?? numberFrom(env.RUMMY_RPC_TIMEOUT, "RUMMY_RPC_TIMEOUT", 30_000);
+  const heartbeatMs = options.heartbeatMs ?? 30_000;
+  if (!isLoopback(host) && !token) {
+    throw new RummyError(
+      400,
+      `refusing to listen on ${host} without a token: set RUMMY_TOKEN (clients must present it), or listen on 127.0.0.1`,
+    );
+  }
+
+  const connections = new Map<string, Connection>();
+  const wss = new WebSocketServer({ host, port, maxPayload, clientTracking: false });
+  await new Promise<void>((resolve, reject) => {
+    wss.once("listening", resolve);
+    wss.once("error", reject);
+  });
+  wss.on("error", (error) => core.log.error(`server error: ${errorMessage(error)}`));
+  const address = wss.address() as AddressInfo;
+
+  const detachSink = core.rpc.attachSink((method, params, target) => {
+    const frame = JSON.stringify(createJSONRPCNotification(method, params));
+    for (const conn of connections.values()) {
+      if (matches(conn, target)) send(conn, frame);
+    }
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const conn of connections.values()) {
+      if (!conn.alive) {
+        conn.socket.terminate();
+        continue;
+      }
+      conn.alive = false;
+      try {
+        conn.socket.ping();
+      } catch {
+        conn.socket.terminate();
+      }
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
+
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+    const connectionId = randomUUID();
+    const conn: Connection = {
+      socket,
+      session: {
+        connectionId,
+        projectId: null,
+        projectName: null,
+        projectRoot: null,
+        initialized: false,
+        clientInfo: null,
+      },
+      inflight: new Set(),
+      authorized: !token || presentedToken(request) === token,
+      alive: true,
+    };
+    connections.set(connectionId, conn);
+    socket.on("pong", () => {
+      conn.alive = true;
+    });
+    // A socket error (bad frame, reset) ends this connection only.
+    socket.on("error", (error) => {
+      core.log.debug(`connection ${connectionId}: ${errorMessage(error)}`);
+    });
+    socket.on("message", (data: RawData, isBinary: boolean) => {
+      conn.alive = true;
+      if (isBinary) {
+        send(
+          conn,
+          JSON.stringify(
+            createJSONRPCErrorResponse(
+              null,
+              JSONRPCErrorCode.InvalidRequest,
+              "binary frames are not supported; send JSON text",
+            ),
+          ),
+        );
+        return;
+      }
+      handleFrame(conn, rawToString(data)).catch((error) => {
+        core.log.error(`connection ${connectionId}: unexpected ${errorMessage(error)}`);
+      });
+    });
+    socket.on("close", () => {
+      connections.delete(connectionId);
+      for (const controller of conn.inflight) controller.abort(new Error("connection closed"));
+      conn.inflight.clear();
+      core.hooks
+        .emit("connection.closed", { connectionId, projectId: conn.session.projectId })
+        .catch(() => {});
+    });
+  });
+
+  async function handleFrame(conn: Connection, text: string): Promise<void> {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      send(
+        conn,
+        JSON.stringify(
+          createJSONRPCErrorResponse(
+            null,
+            JSONRPCErrorCode.ParseError,
+            "Parse error: the frame is not valid JSON",
+          ),
+        ),
+      );
+      return;
+    }
+    if (Array.isArray(payload)) {
+      if (payload.length === 0) {
+        send(
+          conn,
+          JSON.stringify(
+            createJSONRPCErrorResponse(
+              null,
+              JSONRPCErrorCode.InvalidRequest,
+              "Invalid Request: empty batch",
+            ),
+          ),
+        );
+        return;
+      }
+      const responses = (
+        await Promise.all(payload.map((item) => handleRequest(conn, item)))
+      ).filter((r): r is JSONRPCResponse => r !== null);
+      if (responses.length > 0) send(conn, JSON.stringify(responses));
+      return;
+    }
+    const response = await handleRequest(conn, payload);
+    if (response) send(conn, JSON.stringify(response));
+  }
+
+  async function handleRequest(
+    conn: Connection,
+    request: unknown,
+  ): Promise<JSONRPCResponse | null> {
+    const shape = checkRequest(request);
+    if ("error" in shape) return shape.error;
+    const { id, method: name, params, isNotification } = shape;
+    const started = performance.now();
+    const reply = (response: JSONRPCResponse): JSONRPCResponse | null => {
+      const durationMs = performance.now() - started;
+      try {
+        core.rpcLog.record({
+          connectionId: conn.session.connectionId,
+          projectId: conn.session.projectId,
+          method: name,
+          requestId: id,
+          params,
+          result: response.error ? undefined : response.result,
+          errorCode: response.error?.code ?? null,
+          errorMessage: response.error?.message ?? null,
+          durationMs,
+        });
+      } catch (error) {
+        core.log.warn(`rpc log write failed: ${errorMessage(error)}`);
+      }
+      return isNotification ? null : response;
+    };
+
+    const method = core.rpc.get(name);
+    if (!method)
+      return reply(
+        createJSONRPCErrorResponse(
+          id,
+          JSONRPCErrorCode.MethodNotFound,
+          `Method not found: ${name}`,
+        ),
+      );
+    const isHello = name === "rummy/hello";
+    if (!conn.authorized && !isHello && name !== "ping") {
+      return reply(
+        createJSONRPCErrorResponse(
+          id,
+          RPC_ERRORS.unauthorized,
+          "this server needs a token: present it in rummy/hello (token) or when connecting",
+        ),
+      );
+    }
+    if (isHello && !conn.authorized) {
+      if ((params as { token?: unknown } | undefined)?.token !== token) {
+        return reply(
+          createJSONRPCErrorResponse(id, RPC_ERRORS.unauthorized, "wrong or missing token"),
+        );
+      }
+      conn.authorized = true;
+    }
+    if ((method.requiresInit ?? true) && !conn.session.initialized) {
+      return reply(
+        createJSONRPCErrorResponse(
+          id,
+          RPC_ERRORS.notInitialized,
+          `${name} needs a project: call rummy/hello first`,
+        ),
+      );
+    }
+    const problems = validateParams(method.params, params);
+    if (problems.length > 0) {
+      return reply(
+        createJSONRPCErrorResponse(
+          id,
+          JSONRPCErrorCode.InvalidParams,
+          `Invalid params: ${problems.join("; ")}`,
+          { problems },
+        ),
+      );
+    }
+    return reply(await invoke(conn, method, id, params ?? {}));
+  }
+
+  async function invoke(
+    conn: Connection,
+    method: RpcMethod,
+    id: JSONRPCID,
+    params: unknown,
+  ): Promise<JSONRPCResponse> {
+    const controller = new AbortController();
+    conn.inflight.add(controller);
+    let timer: NodeJS.Timeout | undefined;
+    const context: RpcCallContext = {
+      session: conn.session,
+      signal: controller.signal,
+      notify: (notification, notificationParams) =>
+        send(conn, JSON.stringify(createJSONRPCNotification(notification, notificationParams))),
+    };
+    try {
+      const work = Promise.resolve().then(() => method.handler(params, context));
+      const result = method.longRunning
+        ? await work
+        : await Promise.race([
+            work,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                controller.abort(new Error("timed out"));
+                reject(new CallTimeout(callTimeoutMs));
+              }, callTimeoutMs);
+            }),
+          ]);
+      return createJSONRPCSuccessResponse(id, result === undefined ? null : result);
+    } catch (error) {
+      return toErrorResponse(id, error);
+    } finally {
+      clearTimeout(timer);
+      conn.inflight.delete(controller);
+    }
+  }
+
+  function toErrorResponse(id: JSONRPCID, error: unknown): JSONRPCErrorResponse {
+    if (error instanceof CallTimeout)
+      return createJSONRPCErrorResponse(id, RPC_ERRORS.timeout, error.message);
+    if (error instanceof RpcParamsError) {
+      return createJSONRPCErrorResponse(id, JSONRPCErrorCode.InvalidParams, error.message, {
+        problems: error.problems,
+      });
+    }
+    if (error instanceof RummyError) {
+      return createJSONRPCErrorResponse(id, RPC_ERRORS.application, error.message, {
+        status: error.status,
+      });
+    }
+    // Unexpected failures: the message only, never a stack; the details go to the server log.
+    core.log.error(
+      `rpc handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    return createJSONRPCErrorResponse(
+      id,
+      JSONRPCErrorCode.InternalError,
+      `Internal error: ${errorMessage(error)}`,
+    );
+  }
+
+  function send(conn: Connection, frame: string): void {
+    if (conn.socket.readyState !== conn.socket.OPEN) return;
+    conn.socket.send(frame, (error) => {
+      if (error) core.log.debug(`send to ${conn.session.connectionId} failed: ${error.message}`);
+    });
+  }
+
+  const url = `ws://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+  return {
+    url,
+    host: address.address,
+    port: address.port,
+    connections: () => connections.size,
+    close: async () => {
+      clearInterval(heartbeat);
+      detachSink();
+      for (const conn of connections.values()) {
+        for (const controller of conn.inflight) controller.abort(new Error("server closing"));
+        conn.socket.terminate();
+      }
+      connections.clear();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+class CallTimeout extends Error {
+  constructor(ms: number) {
+    super(`the call did not finish within ${ms} ms`);
+    this.name = "CallTimeout";
+  }
+}
+
+type CheckedRequest =
+  | { id: JSONRPCID; method: string; params: unknown; isNotification: boolean }
+  | { error: JSONRPCErrorResponse | null };
+
+/** Validates a request object's envelope per JSON-RPC 2.0 §4. */
+function checkRequest(request: unknown): CheckedRequest {
+  const invalid = (id: JSONRPCID, why: string) => ({
+    error: createJSONRPCErrorResponse(
+      id,
+      JSONRPCErrorCode.InvalidRequest,
+      `Invalid Request: ${why}`,
+    ),
+  });
+  if (request === null || typeof request !== "object" || Array.isArray(request)) {
+    return invalid(null, "expected an object");
+  }
+  const r = request as Record<string, unknown>;
+  const hasId = "id" in r;
+  const idOk =
+    !hasId ||
+    r.id === null ||
+    typeof r.id === "string" ||
+    (typeof r.id === "number" && Number.isFinite(r.id));
+  const id = (idOk && hasId ? r.id : null) as JSONRPCID;
+  if (!idOk) return invalid(null, "id must be a string, a number or null");
+  if (r.jsonrpc !== "2.0") return invalid(id, 'jsonrpc must be "2.0"');
+  if (typeof r.method !== "string" || r.method.length === 0)
+    return invalid(id, "method must be a non-empty string");
+  if (r.params !== undefined && (r.params === null || typeof r.params !== "object")) {
+    return invalid(id, "params must be an object or an array");
+  }
+  return { id, method: r.method, params: r.params, isNotification: !hasId };
+}
+
+function matches(conn: Connection, target: NotificationTarget): boolean {
+  if ("connectionId" in target) return conn.session.connectionId === target.connectionId;
+  return conn.session.initialized && conn.session.projectId === target.projectId;
+}
+
+function presentedToken(request: IncomingMessage): string | null {
+  const auth = request.headers.authorization;
+  if (auth?.startsWith("Bearer ")) return auth.slice(7).trim();
+  const url = new URL(request.url ?? "/", "ws://localhost");
+  return url.searchParams.get("token");
+}
+
+function rawToString(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
+  return data.toString("utf8");
+}
+
+function numberFrom(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RummyError(400, `${name}=${JSON.stringify(raw)}: expected a whole number`);
+  return n;
+}

@@ -1,0 +1,362 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createLogger, RummyCore, RummyError } from "@rummy/core";
+import fc from "fast-check";
+import WebSocket from "ws";
+import { type RummyServer, RPC_ERRORS, startServer } from "../src/index.js";
+
+let home: string;
+let core: RummyCore;
+let server: RummyServer;
+
+before(async () => {
+  home = mkdtempSync(join(tmpdir(), "rummy-server-"));
+  core = RummyCore.open({ home, env: {}, logger: createLogger("silent") });
+  core.rpc.register("hello", {
+    description: "marks the session initialized",
+    requiresInit: false,
+    handler: (_p, call) => {
+      call.session.initialized = true;
+      call.session.projectId = 1;
+      return { ok: true };
+    },
+  });
+  core.rpc.register("rummy/hello", {
+    description: "handshake",
+    requiresInit: false,
+    handler: (_p, call) => {
+      call.session.initialized = true;
+      return { ok: true };
+    },
+  });
+  core.rpc.register("ping", { description: "liveness", requiresInit: false, handler: () => ({}) });
+  core.rpc.register("echo", {
+    description: "echoes",
+    requiresInit: false,
+    params: { text: { type: "string", required: true } },
+    handler: (p: { text: string }) => ({ text: p.text }),
+  });
+  core.rpc.register("needsInit", { description: "needs hello", handler: () => "yes" });
+  core.rpc.register("refuse", {
+    description: "refuses",
+    requiresInit: false,
+    handler: () => {
+      throw new RummyError(404, "no such thing");
+    },
+  });
+  core.rpc.register("crash", {
+    description: "bug",
+    requiresInit: false,
+    handler: () => {
+      throw new TypeError("undefined is not a function");
+    },
+  });
+  core.rpc.register("slow", {
+    description: "too slow",
+    requiresInit: false,
+    handler: (_p, call) =>
+      new Promise((r) => call.signal.addEventListener("abort", () => r("aborted"))),
+  });
+  core.rpc.register("long", {
+    description: "long-running",
+    requiresInit: false,
+    longRunning: true,
+    handler: () => new Promise((r) => setTimeout(() => r("done"), 300)),
+  });
+  server = await startServer({ core, port: 0, callTimeoutMs: 200, maxPayload: 64 * 1024 });
+});
+
+after(async () => {
+  await server.close();
+  await core.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** A raw socket that collects every frame, for envelope-level assertions. */
+async function raw(url = server.url, options: WebSocket.ClientOptions = {}) {
+  const socket = new WebSocket(url, options);
+  const frames: unknown[] = [];
+  const waiters: (() => void)[] = [];
+  socket.on("message", (d) => {
+    frames.push(JSON.parse(d.toString()));
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  return {
+    socket,
+    frames,
+    async next(): Promise<any> {
+      while (frames.length === 0) await new Promise<void>((r) => waiters.push(r));
+      return frames.shift();
+    },
+    send(data: string | Buffer, binary = false) {
+      socket.send(data, { binary });
+    },
+    close: () => socket.close(),
+  };
+}
+
+describe("envelopes and error codes", () => {
+  test("a request gets its result with the same id", async () => {
+    const c = await raw();
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 7, method: "echo", params: { text: "hi" } }));
+    assert.deepEqual(await c.next(), { jsonrpc: "2.0", id: 7, result: { text: "hi" } });
+    c.close();
+  });
+
+  test("-32700 parse error, -32600 invalid request, -32601 method not found, -32602 invalid params", async () => {
+    const c = await raw();
+    c.send("{not json");
+    let r = await c.next();
+    assert.equal(r.error.code, -32700);
+    assert.equal(r.id, null);
+    c.send(JSON.stringify({ jsonrpc: "1.0", id: 1, method: "echo" }));
+    r = await c.next();
+    assert.equal(r.error.code, -32600);
+    assert.equal(r.id, 1);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "" }));
+    assert.equal((await c.next()).error.code, -32600);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "nope" }));
+    r = await c.next();
+    assert.equal(r.error.code, -32601);
+    assert.match(r.error.message, /nope/);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 4, method: "echo", params: { text: 5 } }));
+    r = await c.next();
+    assert.equal(r.error.code, -32602);
+    assert.deepEqual(r.error.data.problems, ["text must be a string"]);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 5, method: "echo", params: "scalar" }));
+    assert.equal((await c.next()).error.code, -32600);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: { bad: 1 }, method: "echo" }));
+    r = await c.next();
+    assert.equal(r.error.code, -32600);
+    assert.equal(r.id, null);
+    c.close();
+  });
+
+  test("-32603 internal errors carry no stack; application errors carry their status", async () => {
+    const c = await raw();
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "crash" }));
+    const r = await c.next();
+    assert.equal(r.error.code, -32603);
+    assert.doesNotMatch(JSON.stringify(r), /at .*\.ts:\d+/);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "refuse" }));
+    const refused = await c.next();
+    assert.equal(refused.error.code, RPC_ERRORS.application);
+    assert.equal(refused.error.data.status, 404);
+    assert.equal(refused.error.message, "no such thing");
+    c.close();
+  });
+
+  test("methods that need a project refuse before rummy/hello", async () => {
+    const c = await raw();
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "needsInit" }));
+    assert.equal((await c.next()).error.code, RPC_ERRORS.notInitialized);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "hello" }));
+    await c.next();
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "needsInit" }));
+    assert.equal((await c.next()).result, "yes");
+    c.close();
+  });
+
+  test("notifications get no reply; batches answer per spec", async () => {
+    const c = await raw();
+    c.send(JSON.stringify({ jsonrpc: "2.0", method: "echo", params: { text: "quiet" } }));
+    c.send(JSON.stringify([]));
+    let r = await c.next();
+    assert.equal(r.error.code, -32600, "an empty batch is one invalid-request error");
+    c.send(
+      JSON.stringify([
+        { jsonrpc: "2.0", method: "echo", params: { text: "a" } },
+        { jsonrpc: "2.0", method: "ping" },
+      ]),
+    );
+    c.send(
+      JSON.stringify([
+        { jsonrpc: "2.0", id: 1, method: "echo", params: { text: "a" } },
+        { jsonrpc: "2.0", method: "echo", params: { text: "n" } },
+        1,
+        { jsonrpc: "2.0", id: 2, method: "missing" },
+      ]),
+    );
+    r = await c.next();
+    assert.ok(
+      Array.isArray(r),
+      "the all-notification batch sent nothing, so this is the mixed batch's reply",
+    );
+    assert.equal(r.length, 3);
+    assert.deepEqual(r[0], { jsonrpc: "2.0", id: 1, result: { text: "a" } });
+    assert.equal(r[1].error.code, -32600);
+    assert.equal(r[2].error.code, -32601);
+    c.close();
+  });
+
+  test("a slow call times out with -32002 and is aborted; long-running calls are exempt", async () => {
+    const c = await raw();
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "slow" }));
+    const r = await c.next();
+    assert.equal(r.error.code, RPC_ERRORS.timeout);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "long" }));
+    assert.equal((await c.next()).result, "done");
+    c.close();
+  });
+
+  test("binary frames are refused and the connection stays usable", async () => {
+    const c = await raw();
+    c.send(Buffer.from([1, 2, 3]), true);
+    assert.equal((await c.next()).error.code, -32600);
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }));
+    assert.deepEqual((await c.next()).result, {});
+    c.close();
+  });
+
+  test("an oversized frame closes that connection only; the server keeps serving", async () => {
+    const c = await raw();
+    const closed = new Promise<number>((r) => c.socket.once("close", (code) => r(code)));
+    c.send(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "echo",
+        params: { text: "x".repeat(200_000) },
+      }),
+    );
+    assert.equal(await closed, 1009);
+    const d = await raw();
+    d.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }));
+    assert.deepEqual((await d.next()).result, {});
+    d.close();
+  });
+
+  test("every call is logged to the rpc log", async () => {
+    const c = await raw();
+    c.send(
+      JSON.stringify({ jsonrpc: "2.0", id: "log-me", method: "echo", params: { text: "logged" } }),
+    );
+    await c.next();
+    const row = core.rpcLog.recent(20).find((r) => r.request_id === "log-me");
+    assert.ok(row);
+    assert.equal(row.method, "echo");
+    assert.equal(row.error_code, null);
+    c.close();
+  });
+});
+
+describe("fuzz", () => {
+  test("arbitrary frames never take the server down, and it keeps answering", async () => {
+    const c = await raw();
+    const frame = fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc
+        .record({
+          jsonrpc: fc.oneof(fc.constant("2.0"), fc.string()),
+          id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.object()),
+          method: fc.oneof(
+            fc.constantFrom("echo", "ping", "nope", "needsInit", "refuse"),
+            fc.string(),
+          ),
+          params: fc.oneof(
+            fc.object(),
+            fc.array(fc.anything()),
+            fc.string(),
+            fc.constant(undefined),
+          ),
+        })
+        .map((o) => JSON.stringify(o)),
+    );
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(frame, async (f) => {
+        c.send(f);
+        sent++;
+      }),
+      { numRuns: 300 },
+    );
+    // The connection still answers in order after the noise.
+    c.send(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: "after-fuzz",
+        method: "echo",
+        params: { text: "alive" },
+      }),
+    );
+    for (;;) {
+      const r = await c.next();
+      if (r?.id === "after-fuzz") {
+        assert.deepEqual(r.result, { text: "alive" });
+        break;
+      }
+    }
+    assert.ok(sent >= 300);
+    c.close();
+  });
+});
+
+describe("tokens and binding", () => {
+  test("refuses to listen beyond loopback without a token", async () => {
+    await assert.rejects(
+      startServer({ core, host: "0.0.0.0", port: 0, token: null }),
+      /without a token/,
+    );
+  });
+
+  test("with a token, calls are refused until it is presented", async () => {
+    const guarded = await startServer({ core, port: 0, token: "s3cret" });
+    try {
+      const c = await raw(guarded.url);
+      c.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "echo", params: { text: "x" } }));
+      assert.equal((await c.next()).error.code, RPC_ERRORS.unauthorized);
+      c.send(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "rummy/hello",
+          params: { token: "wrong" },
+        }),
+      );
+      assert.equal((await c.next()).error.code, RPC_ERRORS.unauthorized);
+      c.send(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "rummy/hello",
+          params: { token: "s3cret" },
+        }),
+      );
+      assert.ok((await c.next()).result);
+      c.send(JSON.stringify({ jsonrpc: "2.0", id: 4, method: "echo", params: { text: "x" } }));
+      assert.deepEqual((await c.next()).result, { text: "x" });
+      c.close();
+      const bearer = await raw(guarded.url, { headers: { authorization: "Bearer s3cret" } });
+      bearer.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "echo", params: { text: "y" } }));
+      assert.deepEqual((await bearer.next()).result, { text: "y" });
+      bearer.close();
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
+describe("notifications", () => {
+  test("go only to initialized connections of the target project", async () => {
+    const a = await raw();
+    const b = await raw();
+    a.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hello" }));
+    await a.next();
+    core.rpc.notify("run/state", { run: "r", status: 200 }, { projectId: 1 });
+    core.rpc.notify("run/state", { run: "other", status: 200 }, { projectId: 2 });
+    const n = await a.next();
+    assert.deepEqual(n, { jsonrpc: "2.0", method: "run/state", params: { run: "r", status: 200 } });
+    b.send(JSON.stringify({ jsonrpc: "2.0", id: 5, method: "ping" }));
+    assert.equal((await b.next()).id, 5, "b got no notification before its own reply");
+    a.close();
+    b.close();
+  });
+});
