@@ -60,6 +60,18 @@ export {
   type RunStateEvent,
 } from "./engine/api.js";
 export {
+  asProviderError,
+  classifyHttpError,
+  idleTimeout,
+  parseNdjson,
+  parseSse,
+  type RetryOptions,
+  redact,
+  retryAfterMs,
+  type SseEvent,
+  withRetries,
+} from "./provider-kit.js";
+export {
   type ChatMessage,
   type CompletionDelta,
   type CompletionRequest,

@@ -1,0 +1,9 @@
+export {
+  type FakeAnswer,
+  type FakeFailure,
+  type FakeLlm,
+  type FakeLlmOptions,
+  type FakeReply,
+  type RecordedRequest,
+  startFakeLlm,
+} from "./fake-llm.js";
