@@ -59,6 +59,13 @@ export {
   type RunRequest,
   type RunStateEvent,
 } from "./engine/api.js";
+export { decodeEntities, parseModelOutput } from "./engine/parser.js";
+export type {
+  ParsedCommand,
+  ParseIssue,
+  ParseModelOutput,
+  ParseResult,
+} from "./engine/parser-api.js";
 export {
   asProviderError,
   classifyHttpError,

@@ -8,7 +8,7 @@ export interface ParsedCommand {
   /** Lowercased tag name (`get`, `set`, `sh`, …). */
   readonly name: string;
   readonly attributes: Readonly<Record<string, string>>;
-  /** Inner text, entity-decoded, with a single surrounding newline trimmed. */
+  /** Inner text, verbatim (a file body keeps its entities and markup), one surrounding newline trimmed, CDATA unwrapped. */
   readonly body: string;
   /** Offsets of the command in the original text. */
   readonly start: number;
