@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { CORE_CONFIG, type ConfigValues, type Env, readConfig } from "./config.js";
+import { AgentEngine } from "./engine/engine.js";
 import { type Db, openDatabase } from "./db/open.js";
 import { errorMessage } from "./errors.js";
 import { Hooks } from "./hooks.js";
@@ -67,6 +68,8 @@ export class RummyCore {
   readonly fileConstraints: FileConstraints;
   readonly rpcLog: RpcLog;
   readonly providers: ProviderRegistry;
+  /** The agent loop: start, continue, fork and cancel runs; resolve proposals. */
+  readonly engine: AgentEngine;
   readonly plugins: LoadedPlugin[] = [];
   readonly failedPlugins: FailedPlugin[] = [];
   readonly #db: Db;
@@ -91,6 +94,7 @@ export class RummyCore {
     this.fileConstraints = new FileConstraints(this.#db);
     this.rpcLog = new RpcLog(this.#db);
     this.providers = new ProviderRegistry(this.models);
+    this.engine = new AgentEngine(this);
     this.hooks.onError((error) => this.log.warn(error.message));
     // Committed writes become `entry.changed` events for plugins that render or notify.
     this.store.observe((change) => {

@@ -59,6 +59,15 @@ export {
   type RunRequest,
   type RunStateEvent,
 } from "./engine/api.js";
+export {
+  AgentEngine,
+  ENGINE_CONFIG,
+  renderEntry,
+  slugOf,
+  type TurnContext,
+  type Verdict,
+  type VerdictContext,
+} from "./engine/engine.js";
 export { decodeEntities, parseModelOutput } from "./engine/parser.js";
 export type {
   ParsedCommand,
@@ -129,6 +138,8 @@ export { divisorTokenizer, type Tokenizer } from "./tokens.js";
 export {
   type LoopFlags,
   type Mode,
+  readToolDoc,
+  section,
   stripRationale,
   type Tool,
   type ToolCall,

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { badRequest } from "./errors.js";
 import type { EntryStore } from "./store.js";
 
@@ -95,4 +96,25 @@ export function stripRationale(markdown: string): string {
     .replace(/[ \t]+$/gm, "")
     .replace(/\n{3,}/g, "\n\n")
     .trim();
+}
+
+/** Reads a markdown tool doc shipped beside a module (`new URL("../doc.md", import.meta.url)`), rationale stripped. */
+export function readToolDoc(url: URL): string {
+  return stripRationale(readFileSync(url, "utf8"));
+}
+
+/** An XML-ish section for assembled prompts: `<tag a="1">body</tag>`, attribute values escaped. */
+export function section(
+  tag: string,
+  attributes: Record<string, string | number | undefined>,
+  body: string,
+): string {
+  const attrs = Object.entries(attributes)
+    .filter(([, v]) => v !== undefined && v !== "")
+    .map(
+      ([k, v]) =>
+        ` ${k}="${String(v).replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;")}"`,
+    )
+    .join("");
+  return body ? `<${tag}${attrs}>\n${body}\n</${tag}>` : `<${tag}${attrs}/>`;
 }

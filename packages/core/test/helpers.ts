@@ -18,12 +18,6 @@ export function tempCore(env: Record<string, string> = {}): {
     writableBy: ["model"],
   });
   core.schemes.register({
-    name: "log",
-    category: "logging",
-    defaultScope: "run",
-    writableBy: ["plugin"],
-  });
-  core.schemes.register({
     name: "file",
     category: "data",
     defaultScope: "project",

@@ -307,8 +307,14 @@ export default definePlugin({
           body: params.body,
           turn,
           state: "resolved",
-          attributes: { ...params.attributes, status: params.status ?? 102 },
-          writer: "client",
+          attributes: {
+            ...params.attributes,
+            status: params.status ?? 102,
+            action: "update",
+            by: "client",
+          },
+          // The log is not client-writable; this lifecycle verb writes on the client's behalf.
+          writer: "plugin",
         });
         return { ...outcome(result), path };
       },

@@ -19,7 +19,6 @@ const schemes = definePlugin({
   name: "test-schemes",
   setup(ctx) {
     ctx.registerScheme({ name: "known", writableBy: ["model"] });
-    ctx.registerScheme({ name: "log", category: "logging", writableBy: ["client"] });
     ctx.registerScheme({ name: "audit", category: "audit", writableBy: ["system"] });
     ctx.registerScheme({ name: "file", defaultScope: "project", writableBy: ["client"] });
   },
@@ -325,22 +324,29 @@ describe("models, constraints, queries", () => {
   });
 });
 
-describe("run lifecycle without an engine", () => {
-  test("set run:// validates its attributes and says clearly when no engine is loaded", async () => {
+describe("run lifecycle basics", () => {
+  test("set run:// validates its attributes; a model whose provider is not loaded ends the run at 500 with the reason", async () => {
     await rejects(
       client.call("set", { path: "run://new", body: "hi", attributes: { model: "fast" } }),
       -32000,
       /mode is required/,
     );
-    await rejects(
-      client.call("set", {
-        path: "run://new",
-        body: "hi",
-        attributes: { model: "fast", mode: "ask" },
-      }),
-      -32000,
-      /no engine/,
+    const ended = client.waitFor<{ run: string; status: number; reason: string }>(
+      "run/state",
+      (p) => p.run === "new" && p.status === 500,
+      10_000,
     );
+    const res = await client.call<{ ok: boolean; alias: string }>("set", {
+      path: "run://new",
+      body: "hi",
+      attributes: { model: "fast", mode: "ask" },
+    });
+    assert.deepEqual(res, { ok: true, alias: "new" });
+    const state = await ended;
+    assert.match(state.reason, /provider 'openai', which is not loaded/);
+    const detail = await client.call<any>("getRun", { run: "new" });
+    assert.equal(detail.status, 500);
+    assert.equal(detail.last_user_prompt, "hi");
   });
 });
 

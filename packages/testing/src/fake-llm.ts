@@ -57,6 +57,8 @@ export interface FakeLlm {
   enqueue(...replies: FakeReply[]): void;
   /** Replies still queued. */
   pending(): number;
+  /** Drops every queued reply; returns how many there were. */
+  clear(): number;
   setHandler(handler: FakeLlmOptions["handler"]): void;
   close(): Promise<void>;
 }
@@ -247,6 +249,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     chatRequests: () => requests.filter((r) => r.method === "POST" && CHAT_PATHS.has(r.path)),
     enqueue: (...replies) => void queue.push(...replies),
     pending: () => queue.length,
+    clear: () => queue.splice(0).length,
     setHandler: (next) => {
       handler = next;
     },

@@ -13,13 +13,22 @@ test("scripted replies are served in order, then a handler, then a clear 500", a
   const llm = await startFakeLlm({ replies: [{ content: "one" }, { content: "two" }] });
   try {
     const msgs = { model: "m", messages: [{ role: "user", content: "x" }] };
-    assert.equal((await (await chat(llm.url, msgs)).json()).choices[0].message.content, "one");
-    assert.equal((await (await chat(llm.url, msgs)).json()).choices[0].message.content, "two");
+    assert.equal(
+      ((await (await chat(llm.url, msgs)).json()) as any).choices[0].message.content,
+      "one",
+    );
+    assert.equal(
+      ((await (await chat(llm.url, msgs)).json()) as any).choices[0].message.content,
+      "two",
+    );
     const empty = await chat(llm.url, msgs);
     assert.equal(empty.status, 500);
-    assert.match((await empty.json()).error.message, /no scripted reply/);
+    assert.match(((await empty.json()) as any).error.message, /no scripted reply/);
     llm.setHandler((req) => ({ content: `echo ${req.body.messages.at(-1).content}` }));
-    assert.equal((await (await chat(llm.url, msgs)).json()).choices[0].message.content, "echo x");
+    assert.equal(
+      ((await (await chat(llm.url, msgs)).json()) as any).choices[0].message.content,
+      "echo x",
+    );
     assert.equal(llm.chatRequests().length, 4);
     assert.equal(llm.chatRequests()[0]!.body.model, "m");
   } finally {

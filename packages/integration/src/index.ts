@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger, loadPlugins, type PluginDefinition, RummyCore } from "@rummy/core";
+import budget from "@rummy/plugin-budget";
+import error from "@rummy/plugin-error";
+import instructions from "@rummy/plugin-instructions";
+import known from "@rummy/plugin-known";
+import log from "@rummy/plugin-log";
+import persona from "@rummy/plugin-persona";
+import policy from "@rummy/plugin-policy";
+import prompt from "@rummy/plugin-prompt";
+import rpc from "@rummy/plugin-rpc";
+import telemetry from "@rummy/plugin-telemetry";
+import think from "@rummy/plugin-think";
+import unknown from "@rummy/plugin-unknown";
+import update from "@rummy/plugin-update";
+import openai from "@rummy/provider-openai";
+import { type FakeLlm, startFakeLlm } from "@rummy/testing";
+
+/** The engine's plugin set, as the distribution bundles it. */
+export const ENGINE_PLUGINS: readonly PluginDefinition[] = [
+  persona,
+  instructions,
+  prompt,
+  log,
+  error,
+  budget,
+  policy,
+  telemetry,
+  update,
+  think,
+  known,
+  unknown,
+];
+
+export interface Rig {
+  readonly core: RummyCore;
+  readonly llm: FakeLlm;
+  readonly home: string;
+  readonly projectId: number;
+  close(): Promise<void>;
+}
+
+/** A core on a temp home with the engine plugins, rpc and provider-openai pointed at a fresh fake LLM. */
+export async function rig(
+  env: Record<string, string> = {},
+  extra: readonly PluginDefinition[] = [],
+): Promise<Rig> {
+  const home = mkdtempSync(join(tmpdir(), "rummy-it-"));
+  const llm = await startFakeLlm();
+  const core = RummyCore.open({
+    home,
+    logger: createLogger("silent"),
+    env: {
+      OPENAI_BASE_URL: llm.url,
+      OPENAI_API_KEY: "sk-fake-test-key",
+      RUMMY_MODEL_fake: "openai/fake-model",
+      RUMMY_RETRY_ATTEMPTS: "1",
+      RUMMY_FETCH_TIMEOUT: "5000",
+      ...env,
+    },
+  });
+  const report = await loadPlugins(core, {
+    bundled: [...ENGINE_PLUGINS, rpc, openai, ...extra],
+    pluginDir: join(home, "none"),
+  });
+  if (report.failed.length)
+    throw new Error(
+      `plugins failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join("; ")}`,
+    );
+  const project = core.projects.ensure("it", home);
+  return {
+    core,
+    llm,
+    home,
+    projectId: project.id,
+    close: async () => {
+      await core.close();
+      await llm.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import {
+  readToolDoc,
+  RummyError,
+  section,
+  slugOf,
+  type TurnContext,
+  definePlugin,
+} from "@rummy/core";
+
+/** `unknown`: open questions as `unknown://` entries, listed in an `<unknowns>` section until removed. */
+export default definePlugin({
+  name: "unknown",
+  version: "0.1.0",
+  setup(ctx) {
+    ctx.registerScheme({
+      name: "unknown",
+      category: "unknown",
+      defaultScope: "run",
+      writableBy: ["model"],
+    });
+    ctx.registerTool({
+      name: "unknown",
+      doc: readToolDoc(new URL("../doc.md", import.meta.url)),
+      handler(call, turn) {
+        const body = call.body.trim();
+        if (!body) throw new RummyError(400, "<unknown> needs the question as its body");
+        const raw = call.attributes.path?.trim();
+        const path = raw
+          ? raw.startsWith("unknown://")
+            ? raw
+            : `unknown://${raw.replace(/^\/+/, "")}`
+          : `unknown://${slugOf(body.split(/\s+/).slice(0, 6).join(" "))}`;
+        const result = turn.store.set({
+          runId: turn.runId,
+          path,
+          body,
+          state: "resolved",
+          visibility: "visible",
+          turn: turn.turn,
+          loopId: turn.loopId,
+          writer: "model",
+        });
+        if (!result.ok)
+          throw new RummyError(result.status, result.error ?? "could not record the question");
+        turn.store.set({
+          runId: turn.runId,
+          path: call.resultPath,
+          attributes: { path },
+          writer: "system",
+        });
+      },
+    });
+    ctx.filter<string, TurnContext>(
+      "assembly.user",
+      (text, turn) => {
+        const open = turn.entries.filter((e) => e.scheme === "unknown");
+        if (open.length === 0) return text;
+        const body = open
+          .map((e) =>
+            section(
+              "unknown",
+              { path: e.path },
+              e.visibility === "summarized" ? (e.body.split("\n", 1)[0] ?? "") : e.body,
+            ),
+          )
+          .join("\n");
+        return `${text ? `${text}\n\n` : ""}${section("unknowns", { open: open.length }, body)}`;
+      },
+      20,
+    );
+  },
+});
