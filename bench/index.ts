@@ -4,11 +4,15 @@
  * with the machine they came from.
  */
 import { writeFileSync } from "node:fs";
+import { benchRpc } from "./rpc.js";
 import { benchStore } from "./store.js";
+import { benchTurn } from "./turn.js";
 import { type BenchResult, machine, meets } from "./util.js";
 
 const benches: Record<string, () => Promise<BenchResult>> = {
   store: () => benchStore(),
+  turn: () => benchTurn(),
+  rpc: () => benchRpc(),
 };
 
 const only = process.argv.slice(2);

@@ -44,5 +44,8 @@ function renderLogEntry(e: Entry, current: boolean): string {
     return section("entry", { ...attrs, summarized: "true" }, first);
   }
   const error = typeof e.attributes.error === "string" ? `\n(error: ${e.attributes.error})` : "";
-  return section("entry", attrs, `${e.body}${error}`);
+  // What the user said when resolving a proposal (an answer, or why they declined).
+  const resolution =
+    typeof e.attributes.resolution === "string" ? `\n(user: ${e.attributes.resolution})` : "";
+  return section("entry", attrs, `${e.body}${error}${resolution}`);
 }

@@ -1,0 +1,99 @@
+/**
+ * bench/turn: engine time per turn with a null model (an in-process provider
+ * that answers at once) when the run holds 1k, 10k and 100k entries, with the
+ * same 40 visible each time. Cost must follow what is visible, not the run's
+ * size. Target: t(10k)/t(1k) and t(100k)/t(1k) ≤ 2.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger, loadPlugins, RummyCore } from "@rummy/core";
+import { ENGINE_PLUGINS } from "@rummy/integration";
+import { type BenchResult, report } from "./util.js";
+
+const VISIBLE = 40;
+
+async function perTurnMs(total: number, turns: number): Promise<number> {
+  const home = mkdtempSync(join(tmpdir(), "rummy-bench-turn-"));
+  const core = RummyCore.open({
+    home,
+    env: { RUMMY_MAX_TURNS: "1000" },
+    logger: createLogger("silent"),
+  });
+  try {
+    await loadPlugins(core, { bundled: ENGINE_PLUGINS, pluginDir: join(home, "none") });
+    core.providers.register({
+      name: "null",
+      async complete() {
+        return {
+          content: `<update status="200">ok</update>`,
+          reasoning: null,
+          usage: null,
+          cost: null,
+          finishReason: "stop",
+          model: "null",
+        };
+      },
+      async contextLength() {
+        return 1_000_000;
+      },
+    });
+    const project = core.projects.ensure("bench", home);
+    const run = core.runs.create({ projectId: project.id, alias: "bench", model: "null/model" });
+    const body = "a fact worth keeping around for the benchmark ".repeat(4);
+    core.store.batch(() => {
+      for (let i = 0; i < total; i++) {
+        core.store.set({
+          runId: run.id,
+          path: `known://fact/${i}`,
+          body,
+          visibility: i < VISIBLE ? "visible" : "archived",
+          writer: "model",
+        });
+      }
+    });
+    // Warm up, then time whole loops of one turn each (assembly → model → parse → dispatch → verdict).
+    for (let i = 0; i < 3; i++) {
+      core.engine.submit({ projectId: project.id, alias: "bench", mode: "ask", prompt: "warm" });
+      await core.engine.settled(run.id);
+    }
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < turns; i++) {
+      core.engine.submit({ projectId: project.id, alias: "bench", mode: "ask", prompt: `q${i}` });
+      await core.engine.settled(run.id);
+    }
+    return Number(process.hrtime.bigint() - start) / 1e6 / turns;
+  } finally {
+    await core.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+export async function benchTurn(
+  turns = Number(process.env.BENCH_TURNS ?? 40),
+): Promise<BenchResult> {
+  const t1k = await perTurnMs(1_000, turns);
+  const t10k = await perTurnMs(10_000, turns);
+  const t100k = await perTurnMs(100_000, turns);
+  return report("turn", [
+    { label: `per-turn engine time, 1k entries (${VISIBLE} visible)`, value: t1k, unit: "ms" },
+    { label: `per-turn engine time, 10k entries (${VISIBLE} visible)`, value: t10k, unit: "ms" },
+    { label: `per-turn engine time, 100k entries (${VISIBLE} visible)`, value: t100k, unit: "ms" },
+    {
+      label: "t(10k)/t(1k) (target ≤ 2)",
+      value: t10k / t1k,
+      unit: "×",
+      ratio: true,
+      target: { max: 2 },
+    },
+    {
+      label: "t(100k)/t(1k) (target ≤ 2)",
+      value: t100k / t1k,
+      unit: "×",
+      ratio: true,
+      target: { max: 2 },
+    },
+  ]);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchTurn();

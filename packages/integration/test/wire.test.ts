@@ -1,0 +1,254 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { RummyClient } from "@rummy/client";
+import { definePlugin } from "@rummy/core";
+import { type RummyServer, startServer } from "@rummy/server";
+import { type Rig, rig } from "../src/index.js";
+
+/** A side-effect tool for wire tests: proposes; acceptance records the client's answer. */
+const asker = definePlugin({
+  name: "test-asker",
+  setup(ctx) {
+    ctx.registerTool({
+      name: "ask_user",
+      handler(call, turn) {
+        turn.store.set({
+          runId: turn.runId,
+          path: call.resultPath,
+          state: "proposed",
+          attributes: { question: call.body },
+          writer: "plugin",
+        });
+      },
+    });
+  },
+});
+
+let r: Rig;
+let server: RummyServer;
+let client: RummyClient;
+
+before(async () => {
+  r = await rig({}, [asker]);
+  server = await startServer({ core: r.core, port: 0 });
+  client = await RummyClient.connect(server.url);
+  await client.hello("it", r.home);
+});
+after(async () => {
+  await client.close();
+  await server.close();
+  await r.close();
+});
+
+const terminal = (alias: string, c = client) =>
+  c.waitFor<{ run: string; status: number; reason: string | null }>(
+    "run/state",
+    (p) => p.run === alias && [200, 204, 413, 422, 499, 500].includes(p.status),
+    20_000,
+  );
+
+describe("run lifecycle over the wire", () => {
+  test("start a named run, watch state and progress, read the answer", async () => {
+    r.llm.enqueue({
+      content: `<known path="known://x">fact</known>\n<update status="200">the answer</update>`,
+      chunkSize: 5,
+    });
+    const progress: string[] = [];
+    const onProgress = (p: { run: string; content?: string }) =>
+      p.run === "wired" && p.content && progress.push(p.content);
+    client.on("run/progress", onProgress);
+    const done = terminal("wired");
+    const res = await client.call("set", {
+      path: "run://wired",
+      body: "what is x?",
+      attributes: { model: "fake", mode: "ask" },
+    });
+    assert.deepEqual(res, { ok: true, alias: "wired" });
+    const state = await done;
+    client.off("run/progress", onProgress);
+    assert.equal(state.status, 200);
+    assert.equal(state.reason, "the answer");
+    assert.ok(progress.length > 3, "text arrived while the model wrote it");
+    assert.match(progress.join(""), /<update status="200">the answer<\/update>/);
+    const rows = await client.call<any[]>("getEntries", {
+      run: "wired",
+      pattern: "known://*",
+      withBody: true,
+    });
+    assert.equal(rows[0].body, "fact");
+    const detail = await client.call<any>("getRun", { run: "wired" });
+    assert.equal(detail.status, 200);
+    assert.ok(detail.context.telemetry.prompt_tokens > 0);
+  });
+
+  test("an anonymous run gets an alias; continuing it queues a new loop", async () => {
+    r.llm.enqueue(
+      { content: `<update status="200">one</update>` },
+      { content: `<update status="200">two</update>` },
+    );
+    const { alias } = await client.call<{ alias: string }>("set", {
+      path: "run://",
+      body: "first",
+      attributes: { model: "fake", mode: "ask" },
+    });
+    assert.match(alias, /^run_\d+$/);
+    await terminal(alias);
+    const second = client.waitFor<{ run: string; status: number; reason: string }>(
+      "run/state",
+      (p) => p.run === alias && p.reason === "two",
+      20_000,
+    );
+    await client.call("set", {
+      path: `run://${alias}`,
+      body: "second",
+      attributes: { mode: "ask" },
+    });
+    assert.equal((await second).status, 200);
+    const detail = await client.call<any>("getRun", { run: alias });
+    assert.deepEqual(
+      detail.loops.map((l: any) => l.prompt),
+      ["first", "second"],
+    );
+  });
+
+  test("a proposal arrives as run/proposal and is resolved by set {state}; the answer reaches the model", async () => {
+    r.llm.enqueue({
+      content: `<ask_user>Which port?</ask_user>\n<update status="102">asking</update>`,
+    });
+    r.llm.setHandler((req) => {
+      const user = req.body.messages[1].content as string;
+      return {
+        content: `<update status="200">${/8080/.test(user) ? "using 8080" : "no answer seen"}</update>`,
+      };
+    });
+    const proposed = client.waitFor<{ run: string; proposed: { path: string; action: string }[] }>(
+      "run/proposal",
+      (p) => p.run === "asks",
+    );
+    const done = terminal("asks");
+    await client.call("set", {
+      path: "run://asks",
+      body: "configure",
+      attributes: { model: "fake", mode: "act" },
+    });
+    const {
+      proposed: [p],
+    } = await proposed;
+    assert.equal(p!.action, "ask_user");
+    const resolved = await client.call<{ ok: boolean }>("set", {
+      run: "asks",
+      path: p!.path,
+      state: "resolved",
+      body: "use 8080",
+    });
+    assert.equal(resolved.ok, true);
+    const state = await done;
+    r.llm.setHandler(undefined);
+    assert.equal(state.reason, "using 8080");
+  });
+
+  test("pending proposals survive the client vanishing; another client resolves them", async () => {
+    const other = await RummyClient.connect(server.url);
+    await other.hello("it", r.home);
+    r.llm.enqueue(
+      { content: `<ask_user>Proceed?</ask_user>\n<update status="102">waiting</update>` },
+      { content: `<update status="200">proceeded</update>` },
+    );
+    const proposed = other.waitFor<{ run: string; proposed: { path: string }[] }>(
+      "run/proposal",
+      (p) => p.run === "orphan",
+    );
+    await other.call("set", {
+      path: "run://orphan",
+      body: "go",
+      attributes: { model: "fake", mode: "act" },
+    });
+    const {
+      proposed: [p],
+    } = await proposed;
+    await other.close();
+    const pending = await client.call<any[]>("getEntries", { run: "orphan", state: "proposed" });
+    assert.deepEqual(
+      pending.map((e) => e.path),
+      [p!.path],
+    );
+    const done = terminal("orphan");
+    await client.call("set", { run: "orphan", path: p!.path, state: "resolved", body: "yes" });
+    assert.equal((await done).status, 200);
+  });
+
+  test("cancel through set run:// {state: cancelled}", async () => {
+    r.llm.enqueue({ fail: "hang" });
+    const done = terminal("stopme");
+    await client.call("set", {
+      path: "run://stopme",
+      body: "q",
+      attributes: { model: "fake", mode: "ask" },
+    });
+    await new Promise((res) => setTimeout(res, 50));
+    await client.call("set", { path: "run://stopme", state: "cancelled" });
+    assert.equal((await done).status, 499);
+  });
+
+  test("notifications reach only connections of the run's project", async () => {
+    const stranger = await RummyClient.connect(server.url);
+    await stranger.hello("another-project", "/tmp/another");
+    const seen: unknown[] = [];
+    stranger.on("notification", (n) => seen.push(n));
+    r.llm.enqueue({ content: `<update status="200">private</update>` });
+    const done = terminal("private");
+    await client.call("set", {
+      path: "run://private",
+      body: "q",
+      attributes: { model: "fake", mode: "ask" },
+    });
+    await done;
+    assert.deepEqual(seen, []);
+    await stranger.close();
+  });
+});
+
+describe("load", () => {
+  test("50 concurrent clients each run a scripted run to completion; nothing is lost", async () => {
+    r.llm.setHandler((req) => {
+      const prompt =
+        /<prompt[^>]*>\n([\s\S]*?)\n<\/prompt>/.exec(req.body.messages[1].content)?.[1] ?? "?";
+      return {
+        content: `<known path="known://echo">${prompt}</known>\n<update status="200">done ${prompt}</update>`,
+        chunkSize: 20,
+      };
+    });
+    const clients = await Promise.all(
+      Array.from({ length: 50 }, () => RummyClient.connect(server.url)),
+    );
+    try {
+      await Promise.all(clients.map((c) => c.hello("it", r.home)));
+      const results = await Promise.all(
+        clients.map(async (c, i) => {
+          const alias = `load_${i}`;
+          const done = terminal(alias, c);
+          await c.call("set", {
+            path: `run://${alias}`,
+            body: `job ${i}`,
+            attributes: { model: "fake", mode: "ask" },
+          });
+          return { alias, state: await done };
+        }),
+      );
+      for (const { alias, state } of results) {
+        assert.equal(state.status, 200, `${alias}: ${state.reason}`);
+        const i = alias.split("_")[1];
+        assert.equal(state.reason, `done job ${i}`);
+        const [fact] = await client.call<any[]>("getEntries", {
+          run: alias,
+          pattern: "known://echo",
+          withBody: true,
+        });
+        assert.equal(fact.body, `job ${i}`, "each run kept its own entries");
+      }
+    } finally {
+      r.llm.setHandler(undefined);
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+});
