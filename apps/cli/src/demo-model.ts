@@ -2,26 +2,22 @@ import type { CompletionRequest, CompletionResult, Provider } from "@rummy/core"
 
 /**
  * The scripted model behind `rummy demo`. It is not an LLM: it replays a
- * fixed three-turn script so a newcomer can watch every moving part — known
- * and unknown entries, a streamed command, a file-edit proposal, a final
- * answer — without an API key. Registered as provider `demo`, only by the
+ * fixed three-turn script so a newcomer can watch the moving parts — known
+ * and unknown entries, the log, streamed output, a final answer — without an
+ * API key. Registered as provider `demo`, only by the
  * demo command; never a default.
  */
 export const DEMO_PROVIDER_NAME = "demo";
 
 const SCRIPT: readonly string[] = [
-  `<think>I am the scripted demo model. First I note what I know, what I don't, and look around.</think>
-<known path="known://demo/rummy">rummy keeps what the model learns as entries in SQLite, not as chat history.</known>
-<unknown path="unknown://demo/files">Which files are in this project folder?</unknown>
-<env>ls -1</env>
-<update status="102">Listing the project folder to answer my open question.</update>`,
-  `<think>The listing is in the env output channel. Now I propose a small file edit.</think>
-<set path="HELLO.md"># Hello from rummy
-
-This file was written by the scripted demo model through a proposal you accepted.
-</set>
-<update status="102">Proposed HELLO.md; waiting for it to be accepted.</update>`,
-  `<update status="200">Demo complete: I recorded a known fact and an open question, ran \`ls -1\` as a streamed command, and wrote HELLO.md through an accepted proposal.</update>`,
+  `<think>I am the scripted demo model, not a real LLM. First I write down what I know and what I do not.</think>
+<known path="known://demo/rummy">rummy keeps what the model learns as entries in SQLite, not as a chat history.</known>
+<unknown path="unknown://demo/turns">How does the model see its earlier work without a history?</unknown>
+<update status="102">Recorded a fact and an open question; looking into the question next.</update>`,
+  `<think>The <log> and <context> sections of my prompt answer the question.</think>
+<known path="known://demo/turns">Each turn's prompt is assembled from the entries: context, unknowns, the log of earlier commands, the budget.</known>
+<update status="102">Answered my open question.</update>`,
+  `<update status="200">Demo complete. The scripted model recorded two facts (known://demo/rummy, known://demo/turns) and an open question (unknown://demo/turns); every command and its result is in the run's log. Try \`rummy runs show\` to see them, then \`rummy ask\` with a real model.</update>`,
 ];
 
 export function demoProvider(): Provider {

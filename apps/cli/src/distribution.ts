@@ -13,7 +13,22 @@ import { quietLogger } from "./output.js";
  * from RUMMY_HOME, in this order. Order matters only where plugins filter
  * the same chain at equal priority.
  */
-export const BUNDLED_PACKAGES = ["@rummy/plugin-rpc"] as const;
+export const BUNDLED_PACKAGES = [
+  "@rummy/plugin-rpc",
+  "@rummy/plugin-persona",
+  "@rummy/plugin-instructions",
+  "@rummy/plugin-prompt",
+  "@rummy/plugin-known",
+  "@rummy/plugin-unknown",
+  "@rummy/plugin-log",
+  "@rummy/plugin-error",
+  "@rummy/plugin-budget",
+  "@rummy/plugin-policy",
+  "@rummy/plugin-telemetry",
+  "@rummy/plugin-update",
+  "@rummy/plugin-think",
+  "@rummy/provider-openai",
+] as const;
 
 /** Imports the bundled plugin packages; one that cannot be imported is reported, not fatal. */
 export async function bundledPlugins(): Promise<{
@@ -50,5 +65,7 @@ export async function boot(
   });
   const { plugins, missing } = await bundledPlugins();
   const report = await loadPlugins(core, { bundled: [...plugins, ...(options.extra ?? [])] });
+  // Prompts queued before a restart run now; runs cut off mid-loop can be continued.
+  core.engine.recover();
   return { core, report, missing };
 }

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { type FakeLlm, startFakeLlm } from "@rummy/testing";
+import { rummy, startServe, tempHome } from "./helpers.js";
+
+let home: string;
+let cleanup: () => void;
+let llm: FakeLlm;
+let env: Record<string, string>;
+
+before(async () => {
+  ({ home, cleanup } = tempHome());
+  llm = await startFakeLlm();
+  env = {
+    OPENAI_BASE_URL: llm.url,
+    OPENAI_API_KEY: "sk-test",
+    RUMMY_MODEL_fake: "openai/fake-model",
+    RUMMY_MODEL: "fake",
+    RUMMY_RETRY_ATTEMPTS: "1",
+  };
+});
+after(async () => {
+  await llm.close();
+  cleanup();
+});
+
+test("ask runs end to end against the provider, streams progress, prints the answer and figures", async () => {
+  llm.enqueue(
+    {
+      content: `<known path="known://lang">TypeScript</known>\n<update status="102">noted</update>`,
+      completionTokens: 12,
+    },
+    {
+      content: `<update status="200">It is written in TypeScript.</update>`,
+      completionTokens: 8,
+      cost: 0.0021,
+    },
+  );
+  const res = await rummy(["ask", "What", "language?"], { home, env });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /It is written in TypeScript\./);
+  assert.match(
+    res.stdout,
+    /\[run run_\d+: status 200, 2 turn\(s\), \d+ tokens in, 20 out, \$0\.0021\]/,
+  );
+  assert.match(
+    res.stderr,
+    /\[turn 1\]\n<known path="known:\/\/lang">TypeScript<\/known>/,
+    "the model's text streamed while it wrote",
+  );
+  assert.equal(llm.chatRequests().at(-1)!.body.model, "fake-model");
+});
+
+test("--json prints one machine-readable result; 422 exits 3", async () => {
+  llm.enqueue({ content: `<update status="422">I cannot know that.</update>` });
+  const res = await rummy(["ask", "--json", "--run", "unknowable", "What will I dream?"], {
+    home,
+    env,
+  });
+  assert.equal(res.code, 3);
+  const result = JSON.parse(res.stdout);
+  assert.equal(result.run, "unknowable");
+  assert.equal(result.status, 422);
+  assert.equal(result.answer, "I cannot know that.");
+});
+
+test("demo completes with no API key, against the labelled scripted model", async () => {
+  const res = await rummy(["demo"], { home });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /scripted model \(not an LLM\)/);
+  assert.match(res.stdout, /Demo complete/);
+  const shown = await rummy(["runs", "show", "run_1", "--project", "rummy-demo"], { home });
+  assert.match(shown.stdout, /known:\/\/demo\/rummy/);
+  assert.match(shown.stdout, /unknown:\/\/demo\/turns/);
+});
+
+test("--connect drives a running server", async () => {
+  const server = await startServe(home, ["--port", "0"], env);
+  try {
+    llm.enqueue({ content: `<update status="200">remote answer</update>` });
+    const res = await rummy(["ask", "--connect", server.url, "hello?"], { home, env });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /remote answer/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("errors a person can act on: no model, unknown model, unreachable provider, no server", async () => {
+  const noModel = await rummy(["ask", "q"], { home });
+  assert.equal(noModel.code, 2);
+  assert.match(noModel.stderr, /no model to use[\s\S]*RUMMY_MODEL/);
+  const unknown = await rummy(["ask", "--model", "nope", "q"], { home, env });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown model 'nope'[\s\S]*configured: fake/);
+  const dead = await rummy(["ask", "q"], {
+    home,
+    env: { ...env, OPENAI_BASE_URL: "http://127.0.0.1:9/v1" },
+  });
+  assert.equal(dead.code, 1);
+  assert.match(dead.stdout, /cannot reach the provider/);
+  const noServer = await rummy(["ask", "--connect", "ws://127.0.0.1:9", "q"], { home, env });
+  assert.equal(noServer.code, 1);
+  assert.match(noServer.stderr, /cannot connect[\s\S]*rummy serve/);
+});
