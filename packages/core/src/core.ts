@@ -193,6 +193,7 @@ export class RummyCore {
       registerProvider: guard("registerProvider", (provider) =>
         this.providers.register(provider, name),
       ),
+      setRpcFallback: guard("setRpcFallback", (resolver) => this.rpc.setFallback(resolver, name)),
       on: guard("on", (event, handler, priority) => this.hooks.on(event, handler, priority, name)),
       filter: guard("filter", (filterName, handler, priority) =>
         this.hooks.filter(filterName, handler, priority, name),

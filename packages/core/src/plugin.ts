@@ -3,7 +3,7 @@ import type { ConfigSpec, ConfigValues } from "./config.js";
 import type { EventHandler, FilterHandler } from "./hooks.js";
 import type { Logger } from "./logger.js";
 import type { Provider } from "./provider.js";
-import type { NotificationDefinition, RpcMethodDefinition } from "./rpc.js";
+import type { NotificationDefinition, RpcMethod, RpcMethodDefinition } from "./rpc.js";
 import type { SchemeDefinition } from "./schemes.js";
 import type { EntryStore } from "./store.js";
 import type { ToolDefinition } from "./tools.js";
@@ -33,6 +33,8 @@ export interface PluginContext {
   registerRpc(method: string, definition: RpcMethodDefinition): void;
   registerNotification(method: string, definition: NotificationDefinition): void;
   registerProvider(provider: Provider): void;
+  /** Resolves RPC method names nothing is registered under, at call time. */
+  setRpcFallback(resolver: (name: string) => RpcMethod | undefined): void;
   on<P = any>(event: string, handler: EventHandler<P>, priority?: number): void;
   filter<V = any, C = any>(name: string, handler: FilterHandler<V, C>, priority?: number): void;
   emit<P = any>(event: string, payload: P): Promise<void>;

@@ -85,6 +85,7 @@ export class RpcRegistry {
     NotificationDefinition & { name: string; owner: string }
   >();
   readonly #sinks = new Set<NotificationSink>();
+  #fallback: ((name: string) => RpcMethod | undefined) | null = null;
 
   register(name: string, definition: RpcMethodDefinition, owner = "core"): () => void {
     if (!METHOD_RE.test(name)) throw badRequest(`invalid RPC method name '${name}'`);
@@ -112,8 +113,19 @@ export class RpcRegistry {
     };
   }
 
+  /** A registered method, else whatever the fallback resolves for that name at call time. */
   get(name: string): RpcMethod | undefined {
-    return this.#methods.get(name);
+    return this.#methods.get(name) ?? this.#fallback?.(name);
+  }
+
+  /** Resolves names no method is registered under (the rpc plugin maps them to tools). One fallback at a time. */
+  setFallback(resolver: (name: string) => RpcMethod | undefined, owner = "core"): () => void {
+    if (this.#fallback)
+      throw badRequest(`an RPC fallback is already set (setting it from ${owner})`);
+    this.#fallback = resolver;
+    return () => {
+      if (this.#fallback === resolver) this.#fallback = null;
+    };
   }
 
   methods(): RpcMethod[] {

@@ -311,10 +311,26 @@ describe("budget", () => {
   test("post-dispatch: a turn that overfills the context has its own entries demoted (visibility only)", async () => {
     const small = await rig({ RUMMY_CONTEXT_DEFAULT: "4096", RUMMY_MAX_ENTRY_TOKENS: "100000" });
     try {
-      small.core.models.upsert({ alias: "tiny", target: "openai/tiny-model", contextLength: null, source: "client" });
+      small.core.models.upsert({
+        alias: "tiny",
+        target: "openai/tiny-model",
+        contextLength: null,
+        source: "client",
+      });
       const big = "a long observation about the code base ".repeat(400);
-      small.llm.enqueue({ content: `<known path="known://huge">${big}</known>\n<update status="102">noted</update>` }, { content: `<update status="200">done</update>` });
-      const { run } = small.core.engine.submit({ projectId: small.projectId, alias: "demote", model: "tiny", mode: "ask", prompt: "q" });
+      small.llm.enqueue(
+        {
+          content: `<known path="known://huge">${big}</known>\n<update status="102">noted</update>`,
+        },
+        { content: `<update status="200">done</update>` },
+      );
+      const { run } = small.core.engine.submit({
+        projectId: small.projectId,
+        alias: "demote",
+        model: "tiny",
+        mode: "ask",
+        prompt: "q",
+      });
       const done = await small.core.engine.settled(run.id);
       assert.equal(done.status, 200, small.core.loops.list(run.id)[0]?.reason ?? "");
       const huge = small.core.store.getOne({ runId: run.id }, "known://huge")!;
@@ -322,7 +338,11 @@ describe("budget", () => {
       assert.equal(huge.state, "resolved", "state untouched");
       assert.equal(huge.body, big.trim(), "nothing lost: the body is intact and readable");
       const second = small.llm.chatRequests().at(-1)!.body.messages[1].content as string;
-      assert.match(second, /path="known:\/\/huge"[^>]*summarized="true"/, "the next prompt shows it as a tile");
+      assert.match(
+        second,
+        /path="known:\/\/huge"[^>]*summarized="true"/,
+        "the next prompt shows it as a tile",
+      );
       assert.ok(second.length < big.length, "the next prompt does not carry the body");
     } finally {
       await small.close();

@@ -208,6 +208,44 @@ describe("run lifecycle over the wire", () => {
   });
 });
 
+describe("tool fallback", () => {
+  test("any registered tool is callable by name; its command is logged like the model's; proposals are announced", async () => {
+    r.llm.enqueue({ content: `<update status="200">ready</update>` });
+    const done = terminal("tools");
+    await client.call("set", {
+      path: "run://tools",
+      body: "q",
+      attributes: { model: "fake", mode: "act" },
+    });
+    await done;
+    const res = await client.call<{ ok: boolean; path: string; state: string }>("known", {
+      run: "tools",
+      path: "known://from-client",
+      body: "a client fact",
+    });
+    assert.equal(res.ok, true);
+    assert.match(res.path, /^log:\/\/turn_1\/known\/from_client$/);
+    const [fact] = await client.call<any[]>("getEntries", {
+      run: "tools",
+      pattern: "known://from-client",
+      withBody: true,
+    });
+    assert.equal(fact.body, "a client fact");
+    const announced = client.waitFor<{ run: string; proposed: { action: string }[] }>(
+      "run/proposal",
+      (p) => p.run === "tools",
+    );
+    const asked = await client.call<{ state: string }>("ask_user", {
+      run: "tools",
+      body: "Ready?",
+    });
+    assert.equal(asked.state, "proposed");
+    assert.equal((await announced).proposed[0]!.action, "ask_user");
+    await assert.rejects(client.call("known", { run: "tools", body: "" }), /failed \(400\)/);
+    await assert.rejects(client.call("no_such_tool", { run: "tools" }), /Method not found/);
+  });
+});
+
 describe("load", () => {
   test("50 concurrent clients each run a scripted run to completion; nothing is lost", async () => {
     r.llm.setHandler((req) => {

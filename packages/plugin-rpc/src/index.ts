@@ -535,6 +535,49 @@ export default definePlugin({
       ctx.registerNotification(name, { description, params });
 
     forwardEngineEvents(ctx);
+
+    // Any registered tool is callable by its name, resolved when called (so tools loaded later count).
+    ctx.setRpcFallback((name) => {
+      const tool = core.tools.get(name);
+      if (!tool) return undefined;
+      return {
+        name,
+        owner: tool.owner,
+        description: `Run the <${name}> tool as the client; recorded in the run's log like the model's commands.`,
+        params: {
+          run: runParam,
+          path: { type: "string", maxLength: 2048, description: "the tool's path attribute" },
+          body: { type: "string", description: "the tool's body" },
+          attributes: { type: "object", description: "other attributes" },
+        },
+        handler: async (
+          params: {
+            run: string;
+            path?: string;
+            body?: string;
+            attributes?: Record<string, unknown>;
+          },
+          call,
+        ) => {
+          const run = runOf(core, call, params.run);
+          const attributes: Record<string, string> = {};
+          for (const [k, v] of Object.entries(params.attributes ?? {}))
+            attributes[k] = typeof v === "string" ? v : JSON.stringify(v);
+          if (params.path !== undefined) attributes.path = params.path;
+          const result = await core.engine.invokeTool(run.id, {
+            name,
+            attributes,
+            ...(params.body !== undefined ? { body: params.body } : {}),
+          });
+          if (!result.ok)
+            throw new RummyError(
+              result.status,
+              `<${name}> failed (${result.outcome ?? result.status})`,
+            );
+          return { ok: true, path: result.path, status: result.status, state: result.state };
+        },
+      };
+    });
   },
 });
 

@@ -257,6 +257,86 @@ export class AgentEngine implements Engine {
     return result;
   }
 
+  /**
+   * Runs one tool on behalf of a client, outside any turn: the command is
+   * recorded in the run's log like the model's, its handler runs, and a
+   * proposal it makes is announced (`run.proposal`) for any client to resolve.
+   */
+  async invokeTool(
+    runId: number,
+    command: { name: string; attributes?: Record<string, string>; body?: string },
+  ): Promise<WriteResult> {
+    const run = this.#mustRun(runId);
+    const tool = this.#core.tools.get(command.name);
+    if (!tool) throw new RummyError(404, `no tool '${command.name}'`);
+    const turn = Math.max(1, run.nextTurn - 1);
+    const loop = this.#core.loops.list(runId).at(-1);
+    const [recorded] = this.#record(run, loop ?? ({ id: null } as unknown as LoopRecord), turn, [
+      {
+        name: command.name,
+        attributes: command.attributes ?? {},
+        body: command.body ?? "",
+        start: 0,
+        end: 0,
+        recovered: false,
+      },
+    ]);
+    const { path, call } = recorded!;
+    const project = this.#core.projects.get(run.projectId);
+    try {
+      await tool.handler(call, {
+        runId,
+        loopId: loop?.id ?? 0,
+        turn,
+        projectId: run.projectId,
+        projectRoot: project?.root ?? null,
+        mode: loop?.mode ?? "act",
+        flags: loop?.flags ?? {},
+        store: this.#core.store,
+        signal: new AbortController().signal,
+      });
+    } catch (error) {
+      const status = error instanceof RummyError ? error.status : 500;
+      this.#core.store.set({
+        runId,
+        path,
+        state: "failed",
+        outcome: String(status),
+        attributes: { error: errorMessage(error) },
+        writer: "system",
+      });
+      return {
+        ok: false,
+        status,
+        path,
+        state: "failed",
+        outcome: String(status),
+        error: errorMessage(error),
+      };
+    }
+    const entry = this.#core.store.getOne({ runId }, path)!;
+    if (entry.state === "proposed") {
+      await this.#emit(ENGINE_EVENTS.runProposal, {
+        projectId: run.projectId,
+        runId,
+        alias: run.alias,
+        loopId: loop?.id ?? 0,
+        turn,
+        path,
+        action: command.name,
+        attributes: entry.attributes,
+        body: entry.body,
+      });
+    }
+    return {
+      ok: entry.state !== "failed",
+      status: entry.status ?? 200,
+      path,
+      state: entry.state ?? "resolved",
+      outcome: entry.outcome,
+    };
+  }
+
   settled(runId: number): Promise<RunRecord> {
     const active = this.#active.get(runId);
     if (!active || active.waitingOnProposal) return Promise.resolve(this.#mustRun(runId));
