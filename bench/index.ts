@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { benchRpc } from "./rpc.js";
 import { benchStore } from "./store.js";
+import { benchStream } from "./stream.js";
 import { benchTurn } from "./turn.js";
 import { type BenchResult, machine, meets } from "./util.js";
 
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   store: () => benchStore(),
   turn: () => benchTurn(),
   rpc: () => benchRpc(),
+  stream: () => benchStream(),
 };
 
 const only = process.argv.slice(2);

@@ -28,6 +28,9 @@ export const BUNDLED_PACKAGES = [
   "@rummy/plugin-update",
   "@rummy/plugin-think",
   "@rummy/provider-openai",
+  "@rummy/provider-openrouter",
+  "@rummy/provider-ollama",
+  "@rummy/provider-xai",
 ] as const;
 
 /** Imports the bundled plugin packages; one that cannot be imported is reported, not fatal. */

@@ -85,6 +85,7 @@ const CONTEXT_PATTERNS = [
   /too many tokens/i,
   /input is too long/i,
   /exceeds? the (?:model's )?(?:maximum|max) (?:context|input)/i,
+  /exceeds? the context length/i,
 ];
 
 /** Classifies a non-2xx HTTP answer from a provider. `secrets` are removed from the message. */

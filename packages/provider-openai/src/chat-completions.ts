@@ -23,6 +23,8 @@ export interface ChatCompletionsOptions {
   readonly requireApiKey?: boolean;
   /** Extra headers (OpenRouter's referer and title). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Extra request body members (OpenRouter's `usage: { include: true }`). */
+  readonly extraBody?: Readonly<Record<string, unknown>>;
   /** Longest silence allowed while waiting for or streaming an answer. Default 60 s. */
   readonly idleTimeoutMs?: number;
   readonly retry?: RetryOptions;
@@ -63,6 +65,7 @@ export function chatCompletionsProvider(options: ChatCompletionsOptions): Provid
           ...(stream ? { stream_options: { include_usage: true } } : {}),
           ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
           ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+          ...options.extraBody,
         }),
       });
       if (!response.ok)

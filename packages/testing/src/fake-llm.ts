@@ -67,7 +67,17 @@ const CHAT_PATHS = new Set([
   "/v1/chat/completions",
   "/chat/completions",
   "/api/v1/chat/completions",
+  "/api/chat",
+  "/v1/responses",
+  "/responses",
 ]);
+
+/** Which wire a chat path speaks. */
+function wireOf(path: string): "openai" | "ollama" | "responses" {
+  if (path === "/api/chat") return "ollama";
+  if (path.endsWith("/responses")) return "responses";
+  return "openai";
+}
 const MODEL_PATHS = new Set(["/v1/models", "/models", "/api/v1/models"]);
 
 /**
@@ -115,6 +125,17 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       body,
     };
     requests.push(recorded);
+    if (path === "/api/show" && req.method === "POST") {
+      json(res, 200, {
+        details: { family: "fake" },
+        model_info: { "fake.context_length": options.contextLength ?? 32_768 },
+      });
+      return;
+    }
+    if (path === "/api/tags" && req.method === "GET") {
+      json(res, 200, { models: [{ name: "fake-model", model: "fake-model" }] });
+      return;
+    }
     if (req.method === "GET" && MODEL_PATHS.has(path)) {
       json(res, 200, {
         object: "list",
@@ -130,9 +151,14 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       });
       return;
     }
-    if (!body || typeof body !== "object" || !Array.isArray(body.messages)) {
+    const wire = wireOf(path);
+    const turns = wire === "responses" ? body?.input : body?.messages;
+    if (!body || typeof body !== "object" || !Array.isArray(turns)) {
       json(res, 400, {
-        error: { message: "messages must be an array", type: "invalid_request_error" },
+        error: {
+          message: `${wire === "responses" ? "input" : "messages"} must be an array`,
+          type: "invalid_request_error",
+        },
       });
       return;
     }
@@ -146,6 +172,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       });
       return;
     }
+    if (wire === "ollama") return playOllama(reply, body, res);
+    if (wire === "responses") return playResponses(reply, body, res);
     await play(reply, body, res);
   }
 
@@ -239,6 +267,114 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     }
     sse(res, { ...chunk(id, model, {}, finishReason), usage });
     res.write("data: [DONE]\n\n");
+    res.end();
+  }
+
+  /** Ollama's native chat API: NDJSON lines, the last with `done: true` and eval counts. */
+  async function playOllama(reply: FakeReply, body: any, res: ServerResponse): Promise<void> {
+    const model = typeof body.model === "string" ? body.model : "fake-model";
+    if ("fail" in reply) {
+      if (reply.fail === "reset_mid_stream") {
+        res.writeHead(200, { "content-type": "application/x-ndjson" });
+        res.write(
+          `${JSON.stringify({ model, message: { role: "assistant", content: reply.partial ?? "partial" }, done: false })}\n`,
+        );
+        await delay(10);
+        res.socket?.destroy();
+        return;
+      }
+      if (reply.fail === "malformed_sse") {
+        res.writeHead(200, { "content-type": "application/x-ndjson" });
+        res.end("{not json\n");
+        return;
+      }
+      if (reply.fail === "context_too_long")
+        return json(res, 400, { error: "the input length exceeds the context length" });
+      return play(reply, body, res);
+    }
+    const promptTokens = reply.promptTokens ?? estimateTokens(body.messages);
+    const completionTokens = reply.completionTokens ?? Math.ceil(reply.content.length / 4);
+    const final = {
+      model,
+      message: { role: "assistant", content: "" },
+      done: true,
+      done_reason: reply.finishReason ?? "stop",
+      prompt_eval_count: promptTokens,
+      eval_count: completionTokens,
+    };
+    if (body.stream === false) {
+      return json(res, 200, {
+        ...final,
+        message: {
+          role: "assistant",
+          content: reply.content,
+          ...(reply.reasoning ? { thinking: reply.reasoning } : {}),
+        },
+      });
+    }
+    res.writeHead(200, { "content-type": "application/x-ndjson" });
+    const size = Math.max(1, reply.chunkSize ?? 16);
+    if (reply.reasoning)
+      res.write(
+        `${JSON.stringify({ model, message: { role: "assistant", content: "", thinking: reply.reasoning }, done: false })}\n`,
+      );
+    for (let i = 0; i < reply.content.length; i += size) {
+      res.write(
+        `${JSON.stringify({ model, message: { role: "assistant", content: reply.content.slice(i, i + size) }, done: false })}\n`,
+      );
+      if (reply.chunkDelayMs) await delay(reply.chunkDelayMs);
+    }
+    res.end(`${JSON.stringify(final)}\n`);
+  }
+
+  /** The Responses API (xAI): typed SSE events, ending with `response.completed` carrying usage. */
+  async function playResponses(reply: FakeReply, body: any, res: ServerResponse): Promise<void> {
+    const model = typeof body.model === "string" ? body.model : "fake-model";
+    const event = (type: string, data: Record<string, unknown>) =>
+      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+    if ("fail" in reply) {
+      if (reply.fail === "reset_mid_stream") {
+        startStream(res);
+        event("response.output_text.delta", { delta: reply.partial ?? "partial" });
+        await delay(10);
+        res.socket?.destroy();
+        return;
+      }
+      return play(reply, body, res);
+    }
+    const inputTokens = reply.promptTokens ?? estimateTokens(body.input);
+    const outputTokens = reply.completionTokens ?? Math.ceil(reply.content.length / 4);
+    const response = {
+      id: `resp_fake_${++sequence}`,
+      model,
+      status: "completed",
+      output: [
+        ...(reply.reasoning
+          ? [{ type: "reasoning", summary: [{ type: "summary_text", text: reply.reasoning }] }]
+          : []),
+        {
+          type: "message",
+          role: "assistant",
+          content: [{ type: "output_text", text: reply.content }],
+        },
+      ],
+      usage: {
+        input_tokens: inputTokens,
+        output_tokens: outputTokens,
+        total_tokens: inputTokens + outputTokens,
+        ...(reply.cost !== undefined ? { cost_in_usd_ticks: Math.round(reply.cost * 1e10) } : {}),
+      },
+    };
+    if (body.stream !== true) return json(res, 200, response);
+    startStream(res);
+    event("response.created", { response: { ...response, status: "in_progress", output: [] } });
+    if (reply.reasoning) event("response.reasoning_summary_text.delta", { delta: reply.reasoning });
+    const size = Math.max(1, reply.chunkSize ?? 16);
+    for (let i = 0; i < reply.content.length; i += size) {
+      event("response.output_text.delta", { delta: reply.content.slice(i, i + size) });
+      if (reply.chunkDelayMs) await delay(reply.chunkDelayMs);
+    }
+    event("response.completed", { response });
     res.end();
   }
 
