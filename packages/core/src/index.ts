@@ -24,7 +24,14 @@ export {
 } from "./hooks.js";
 export { type LoadPluginsOptions, type LoadReport, loadPlugins, pluginEnvKey } from "./loader.js";
 export { createLogger, type LogLevel, type Logger } from "./logger.js";
-export { globMatch, globToRegExp, hasScheme, isGlob, schemeOf } from "./paths.js";
+export {
+  globMatch,
+  globToRegExp,
+  hasScheme,
+  isGlob,
+  logPathToDataBase,
+  schemeOf,
+} from "./paths.js";
 export {
   definePlugin,
   type PluginContext,
@@ -53,6 +60,7 @@ export { RUN_TRANSITIONS } from "./db/migrations.js";
 export {
   ENGINE_EVENTS,
   type Engine,
+  type ProposalEvent,
   type ProposalResolution,
   type RunProgressEvent,
   type RunProposalEvent,

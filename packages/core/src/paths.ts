@@ -56,3 +56,15 @@ export function globToRegExp(pattern: string): RegExp {
   globCache.set(pattern, re);
   return re;
 }
+
+const LOG_PATH_RE = /^log:\/\/(turn_\d+)\/([a-z][a-z0-9_-]*)\/(.+)$/;
+
+/**
+ * The data-channel base of a streaming producer's log entry:
+ * `log://turn_3/sh/npm_test` → `sh://turn_3/npm_test` (channels append `_1`, `_2`, …).
+ * Null when the path is not a command's log entry.
+ */
+export function logPathToDataBase(path: string): string | null {
+  const m = LOG_PATH_RE.exec(path);
+  return m ? `${m[2]}://${m[1]}/${m[3]}` : null;
+}

@@ -11,6 +11,11 @@ import persona from "@rummy/plugin-persona";
 import policy from "@rummy/plugin-policy";
 import prompt from "@rummy/plugin-prompt";
 import rpc from "@rummy/plugin-rpc";
+import env from "@rummy/plugin-env";
+import sh from "@rummy/plugin-sh";
+import skill from "@rummy/plugin-skill";
+import stream from "@rummy/plugin-stream";
+import yolo from "@rummy/plugin-yolo";
 import telemetry from "@rummy/plugin-telemetry";
 import think from "@rummy/plugin-think";
 import unknown from "@rummy/plugin-unknown";
@@ -33,6 +38,9 @@ export const ENGINE_PLUGINS: readonly PluginDefinition[] = [
   known,
   unknown,
 ];
+
+/** Shell, streaming and skills, as the distribution bundles them. */
+export const SHELL_PLUGINS: readonly PluginDefinition[] = [stream, sh, env, yolo, skill];
 
 export interface Rig {
   readonly core: RummyCore;

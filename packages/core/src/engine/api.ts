@@ -50,6 +50,8 @@ export const ENGINE_EVENTS = {
   turnStarted: "turn.started",
   turnCompleted: "turn.completed",
   proposalAccepted: "proposal.accepted",
+  /** A run is being cancelled: stop work started on its behalf (payload: projectId, runId, alias, reason). */
+  runCancelling: "run.cancelling",
   proposalRejected: "proposal.rejected",
 } as const;
 

@@ -219,6 +219,13 @@ export class AgentEngine implements Engine {
     for (const [key, pending] of this.#proposals) {
       if (key.startsWith(`${runId}:`)) pending.resolve({ decision: "reject", body: reason });
     }
+    // Plugins running work for this run (yolo's processes) stop it before the loop winds down.
+    await this.#emit("run.cancelling", {
+      projectId: run.projectId,
+      runId,
+      alias: run.alias,
+      reason,
+    });
     const active = this.#active.get(runId);
     if (active) {
       active.controller.abort(new Error(reason));

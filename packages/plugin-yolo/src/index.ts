@@ -1,0 +1,148 @@
+import {
+  definePlugin,
+  ENGINE_EVENTS,
+  logPathToDataBase,
+  type ProposalEvent,
+  type RummyCore,
+  RummyError,
+} from "@rummy/core";
+import { finish } from "@rummy/plugin-stream";
+import { runCommand, scrubbedEnv } from "./runner.js";
+
+export { type RunOptions, type RunResult, runCommand, scrubbedEnv } from "./runner.js";
+
+const SHELL_ACTIONS = new Set(["sh", "env"]);
+
+/**
+ * `yolo`: for loops started with `yolo`, the engine accepts proposals at
+ * once; this plugin then runs accepted `<sh>`/`<env>` commands on the
+ * server, streaming their output into the channels the sh/env plugins
+ * created, and waits for them so the next turn sees the result. It runs only
+ * what an accepted proposal of that run recorded — nothing else.
+ */
+export default definePlugin({
+  name: "yolo",
+  version: "0.1.0",
+  setup(ctx) {
+    const config = ctx.readConfig([
+      {
+        key: "RUMMY_SHELL_TIMEOUT",
+        type: "integer",
+        default: 300_000,
+        min: 100,
+        max: 86_400_000,
+        description: "longest a server-run command may take (ms)",
+      },
+      {
+        key: "RUMMY_SHELL_OUTPUT_MAX",
+        type: "integer",
+        default: 10_000_000,
+        min: 1000,
+        max: 1_000_000_000,
+        description: "most characters kept per output channel",
+      },
+    ]);
+    const core = ctx.core;
+    const running = new Map<string, AbortController>();
+
+    ctx.on<ProposalEvent>(
+      ENGINE_EVENTS.proposalAccepted,
+      async (event) => {
+        if (!SHELL_ACTIONS.has(event.action)) return;
+        const loop = core.loops.get(event.loopId);
+        if (!loop?.flags.yolo) return; // a client that accepted runs the command itself
+        await runApproved(core, event.runId, event.path, running, {
+          timeoutMs: config.RUMMY_SHELL_TIMEOUT as number,
+          maxOutput: config.RUMMY_SHELL_OUTPUT_MAX as number,
+        });
+      },
+      50,
+    );
+    ctx.on<{ runId: number; reason?: string }>("run.cancelling", ({ runId }) => {
+      for (const [key, controller] of running)
+        if (key.startsWith(`${runId}:`)) controller.abort(new Error("run cancelled"));
+    });
+    ctx.on<{ runId: number; path: string }>("stream.cancelled", ({ runId, path }) => {
+      running.get(`${runId}:${path}`)?.abort(new Error("stream cancelled"));
+    });
+    ctx.on("core.closing", () => {
+      for (const controller of running.values())
+        controller.abort(new Error("server shutting down"));
+    });
+  },
+});
+
+/**
+ * Runs the command an accepted proposal of this run recorded, in the
+ * project root. Refuses anything that is not an accepted sh/env proposal of
+ * this run: the approval must name exactly this command.
+ */
+export async function runApproved(
+  core: RummyCore,
+  runId: number,
+  path: string,
+  running: Map<string, AbortController>,
+  limits: { timeoutMs: number; maxOutput: number },
+): Promise<void> {
+  const run = core.runs.get(runId);
+  const entry = core.store.getOne({ runId }, path);
+  const base = logPathToDataBase(path);
+  if (!run || !entry || !base || !SHELL_ACTIONS.has(String(entry.attributes.action)))
+    throw new RummyError(403, `no shell proposal at ${path} in this run`);
+  if (entry.state !== "resolved")
+    throw new RummyError(403, `${path} is not an accepted proposal (state ${entry.state})`);
+  const command = String(entry.attributes.command ?? "");
+  if (!command) throw new RummyError(403, `${path} names no command`);
+  const cwd = core.projects.get(run.projectId)?.root;
+  if (!cwd) throw new RummyError(400, "the project has no root to run commands in");
+  const controller = new AbortController();
+  const key = `${runId}:${path}`;
+  running.set(key, controller);
+  try {
+    const result = await runCommand({
+      command,
+      cwd,
+      env: scrubbedEnv(process.env),
+      timeoutMs: limits.timeoutMs,
+      maxOutput: limits.maxOutput,
+      signal: controller.signal,
+      onOutput: (chunks) => {
+        core.store.batch(() => {
+          for (const [channel, text] of chunks)
+            core.store.set({ runId, path: `${base}_${channel}`, body: text, append: true });
+        });
+      },
+    });
+    const duration = `${(result.durationMs / 1000).toFixed(1)}s`;
+    if (result.cancelled)
+      finish(
+        core,
+        run,
+        path,
+        { state: "cancelled", outcome: "cancelled" },
+        `cancelled (${duration})`,
+      );
+    else if (result.timedOut)
+      finish(
+        core,
+        run,
+        path,
+        { state: "failed", outcome: "timeout:504" },
+        `timed out after ${limits.timeoutMs} ms`,
+      );
+    else {
+      const exit = result.exitCode ?? 128;
+      finish(
+        core,
+        run,
+        path,
+        exit === 0
+          ? { state: "resolved", outcome: null }
+          : { state: "failed", outcome: `exit:${exit}` },
+        `exit=${exit} (${duration})`,
+      );
+    }
+  } finally {
+    running.delete(key);
+  }
+}
