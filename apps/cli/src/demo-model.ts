@@ -3,21 +3,22 @@ import type { CompletionRequest, CompletionResult, Provider } from "@rummy/core"
 /**
  * The scripted model behind `rummy demo`. It is not an LLM: it replays a
  * fixed three-turn script so a newcomer can watch the moving parts — known
- * and unknown entries, the log, streamed output, a final answer — without an
- * API key. Registered as provider `demo`, only by the
+ * and unknown entries, a proposal, a command whose output streams into an
+ * entry, a final answer — without an API key. Registered as provider `demo`, only by the
  * demo command; never a default.
  */
 export const DEMO_PROVIDER_NAME = "demo";
 
 const SCRIPT: readonly string[] = [
-  `<think>I am the scripted demo model, not a real LLM. First I write down what I know and what I do not.</think>
+  `<think>I am the scripted demo model, not a real LLM. First I write down what I know and what I do not, then look around.</think>
 <known path="known://demo/rummy">rummy keeps what the model learns as entries in SQLite, not as a chat history.</known>
-<unknown path="unknown://demo/turns">How does the model see its earlier work without a history?</unknown>
-<update status="102">Recorded a fact and an open question; looking into the question next.</update>`,
-  `<think>The <log> and <context> sections of my prompt answer the question.</think>
-<known path="known://demo/turns">Each turn's prompt is assembled from the entries: context, unknowns, the log of earlier commands, the budget.</known>
-<update status="102">Answered my open question.</update>`,
-  `<update status="200">Demo complete. The scripted model recorded two facts (known://demo/rummy, known://demo/turns) and an open question (unknown://demo/turns); every command and its result is in the run's log. Try \`rummy runs show\` to see them, then \`rummy ask\` with a real model.</update>`,
+<unknown path="unknown://demo/files">What is in the folder this demo runs in?</unknown>
+<env>ls -1 | head -5</env>
+<update status="102">Listing the folder to answer my open question.</update>`,
+  `<think>The listing streamed into env://turn_1/…_1; its last lines are in my context.</think>
+<known path="known://demo/files">The folder listing is stored at env://turn_1/ls_1_head_5_1, streamed while the command ran.</known>
+<update status="102">Answered my open question from the command's output.</update>`,
+  `<update status="200">Demo complete. The scripted model recorded facts (known://demo/…), an open question (unknown://demo/files), ran \`ls -1 | head -5\` as a proposal you saw accepted, with its output streamed into an entry, and every command and result is in the run's log. Try \`rummy runs show\` next, then \`rummy ask\` with a real model.</update>`,
 ];
 
 export function demoProvider(): Provider {

@@ -68,10 +68,55 @@ test("demo completes with no API key, against the labelled scripted model", asyn
   const res = await rummy(["demo"], { home });
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /scripted model \(not an LLM\)/);
+  assert.match(res.stdout, /── proposal: env\n\$ ls -1 \| head -5\naccepted/);
   assert.match(res.stdout, /Demo complete/);
   const shown = await rummy(["runs", "show", "run_1", "--project", "rummy-demo"], { home });
   assert.match(shown.stdout, /known:\/\/demo\/rummy/);
-  assert.match(shown.stdout, /unknown:\/\/demo\/turns/);
+  assert.match(shown.stdout, /unknown:\/\/demo\/files/);
+  assert.match(shown.stdout, /env:\/\/turn_1\/ls_1_head_5_1 +resolved/);
+});
+
+test("a proposal accepted at the prompt runs here and streams back; one rejected ends as refused", async () => {
+  llm.enqueue(
+    { content: `<sh>echo from-the-client</sh>\n<update status="102">running</update>` },
+    { content: `<update status="200">ran it</update>` },
+  );
+  const yes = await rummy(["act", "--run", "accepting", "say hello"], { home, env, input: "y\n" });
+  assert.equal(yes.code, 0, yes.stderr);
+  assert.match(
+    yes.stdout,
+    /── proposal: sh\n\$ echo from-the-client\naccept\? \[y\/N\] from-the-client\n/,
+  );
+  const shown = await rummy(["runs", "show", "accepting", "--json"], { home });
+  const channel = JSON.parse(shown.stdout).entries.find(
+    (e: { path: string }) => e.path.startsWith("sh://") && e.path.endsWith("_1"),
+  );
+  assert.equal(channel.body, "from-the-client\n");
+  assert.equal(channel.state, "resolved");
+
+  llm.enqueue(
+    { content: `<sh>rm -rf build</sh>\n<update status="102">cleaning</update>` },
+    { content: `<update status="422">you declined the cleanup</update>` },
+  );
+  const no = await rummy(["act", "--run", "refusing", "clean up"], { home, env, input: "n\n" });
+  assert.equal(no.code, 3, no.stderr);
+  assert.match(no.stdout, /you declined the cleanup/);
+});
+
+test("--yes accepts everything and the server runs the command (yolo)", async () => {
+  llm.enqueue(
+    { content: `<sh>echo on-the-server</sh>\n<update status="102">x</update>` },
+    { content: `<update status="200">done</update>` },
+  );
+  const res = await rummy(["act", "--yes", "--run", "yolo", "go"], { home, env });
+  assert.equal(res.code, 0, res.stderr);
+  assert.doesNotMatch(res.stdout, /accept\?/, "nothing is asked");
+  const shown = JSON.parse((await rummy(["runs", "show", "yolo", "--json"], { home })).stdout);
+  assert.equal(
+    shown.entries.find((e: { path: string }) => e.path.startsWith("sh://") && e.path.endsWith("_1"))
+      .body,
+    "on-the-server\n",
+  );
 });
 
 test("--connect drives a running server", async () => {

@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import { RpcCallError, RummyClient } from "@rummy/client";
 import { errorMessage, type PluginDefinition } from "@rummy/core";
+import { runCommand, scrubbedEnv } from "@rummy/plugin-yolo";
 import { startServer } from "@rummy/server";
 import { boot } from "../distribution.js";
 import { CliError, EXIT } from "../errors.js";
@@ -21,6 +22,8 @@ export interface PromptOptions {
   readonly extra?: readonly PluginDefinition[];
   /** Print proposals but accept them (the demo). */
   readonly showAndAccept?: boolean;
+  /** With showAndAccept: still run accepted commands here (as a person's acceptance would). */
+  readonly runAccepted?: boolean;
 }
 
 interface Proposal {
@@ -31,6 +34,33 @@ interface Proposal {
 }
 
 const TERMINAL = new Set([200, 204, 413, 422, 499, 500]);
+const SHELL_ACTIONS = new Set(["sh", "env"]);
+
+/** Runs an accepted command in this folder, echoing and streaming its output to the run. */
+async function runLocally(client: RummyClient, run: string, proposal: Proposal): Promise<void> {
+  const command = String(proposal.attributes.command ?? proposal.body);
+  const sends: Promise<unknown>[] = [];
+  const result = await runCommand({
+    command,
+    cwd: process.cwd(),
+    env: scrubbedEnv(process.env),
+    timeoutMs: 10 * 60_000,
+    maxOutput: 10_000_000,
+    onOutput: (chunks) => {
+      for (const [channel, chunk] of chunks) {
+        (channel === 1 ? process.stdout : process.stderr).write(chunk);
+        sends.push(client.call("stream", { run, path: proposal.path, channel, chunk }));
+      }
+    },
+  });
+  await Promise.all(sends);
+  await client.call("stream/completed", {
+    run,
+    path: proposal.path,
+    exit_code: result.exitCode ?? 128,
+    duration: `${(result.durationMs / 1000).toFixed(1)}s`,
+  });
+}
 
 export async function ask(
   home: Home,
@@ -162,6 +192,10 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
             state: accept ? "resolved" : "cancelled",
             ...(answer !== undefined ? { body: answer } : {}),
           });
+          // An accepted command runs here, on the client, and streams back (under --yes the server runs it).
+          const runsHere = !options.yes && (!options.showAndAccept || options.runAccepted);
+          if (accept && runsHere && SHELL_ACTIONS.has(proposal.action))
+            await runLocally(client, alias, proposal);
         }
       });
     });

@@ -28,6 +28,8 @@ export async function demo(
     model: DEMO_MODEL,
     project: values.project ?? "rummy-demo",
     showAndAccept: true,
+    // The demo's command runs here like any accepted command a client executes.
+    runAccepted: true,
     json: values.json,
     extra: [scripted],
   });
