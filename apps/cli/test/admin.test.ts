@@ -85,3 +85,32 @@ test("plugins add installs a local package, enables it, and it loads on the next
   assert.equal(removed.code, 0, removed.stderr);
   assert.doesNotMatch(readFileSync(join(home, ".env"), "utf8"), /RUMMY_PLUGIN_RUMMY_PLUGIN_HELLO/);
 });
+
+test("doctor checks home, config, database, plugins and each model's provider", async () => {
+  const { startFakeLlm } = await import("@rummy/testing");
+  const llm = await startFakeLlm();
+  try {
+    const healthy = await rummy(["doctor"], {
+      home,
+      env: {
+        OPENAI_BASE_URL: llm.url,
+        OPENAI_API_KEY: "sk-x",
+        RUMMY_MODEL_fake: "openai/fake-model",
+      },
+    });
+    assert.equal(healthy.code, 0, healthy.stdout);
+    assert.match(healthy.stdout, /ok {4}database: .*integrity ok/);
+    assert.match(
+      healthy.stdout,
+      /ok {4}model fake: openai\/fake-model reachable, context 32768 tokens/,
+    );
+    const broken = await rummy(["doctor"], {
+      home,
+      env: { OPENAI_BASE_URL: "http://127.0.0.1:9/v1", RUMMY_MODEL_fake: "openai/fake-model" },
+    });
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /FAIL {2}model fake: cannot reach the provider/);
+  } finally {
+    await llm.close();
+  }
+});

@@ -7,3 +7,4 @@ export {
   type RecordedRequest,
   startFakeLlm,
 } from "./fake-llm.js";
+export { type RummyHarness, type RummyHarnessOptions, startRummy } from "./harness.js";

@@ -1,5 +1,5 @@
 import { accessSync, constants } from "node:fs";
-import { errorMessage } from "@rummy/core";
+import { asProviderError, errorMessage, RummyError } from "@rummy/core";
 import { boot } from "../distribution.js";
 import { EXIT } from "../errors.js";
 import type { Home } from "../home.js";
@@ -61,7 +61,12 @@ export async function doctor(home: Home): Promise<number> {
             `${resolved.provider.name}/${resolved.model} reachable${context ? `, context ${context} tokens` : ""}`,
           );
         } catch (error) {
-          add(`model ${alias}`, false, errorMessage(error));
+          // Configuration errors say what to fix; transport errors become "cannot reach the provider (…)".
+          add(
+            `model ${alias}`,
+            false,
+            error instanceof RummyError ? error.message : asProviderError(error).message,
+          );
         }
       }
       if (home.env.RUMMY_MODEL && !aliases.has(home.env.RUMMY_MODEL)) {
