@@ -57,42 +57,48 @@ export function startServe(
   args: readonly string[] = ["--port", "0"],
   env: Record<string, string> = {},
 ) {
-  return new Promise<{ url: string; output: () => string; stop: () => Promise<number | null> }>(
-    (resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, "serve", ...args], {
-        cwd: tmpdir(),
-        env: { ...process.env, RUMMY_HOME: home, RUMMY_LOG_LEVEL: "warn", ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`serve did not start: ${out}`));
-      }, 30_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        const m = /rummy listening on (ws:\/\/\S+)/.exec(out);
-        // The models line is the last of the startup report.
-        if (m && /\nmodels: .*\n/.test(out)) {
-          clearTimeout(timer);
-          resolve({
-            url: m[1]!,
-            output: () => out,
-            stop: () =>
-              new Promise((done) => {
-                child.once("close", (code) => done(code));
-                child.kill("SIGTERM");
-              }),
-          });
-        }
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-      child.once("error", reject);
-      child.once("close", (code) => {
+  return new Promise<{
+    url: string;
+    pid: number;
+    output: () => string;
+    stop: () => Promise<number | null>;
+  }>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, "serve", ...args], {
+      cwd: tmpdir(),
+      env: { ...process.env, RUMMY_HOME: home, RUMMY_LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`serve did not start: ${out}`));
+    }, 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /rummy listening on (ws:\/\/\S+)/.exec(out);
+      // The models line is the last of the startup report.
+      if (m && /\nmodels: .*\n/.test(out)) {
         clearTimeout(timer);
-        reject(new Error(`serve exited with ${code}: ${out}`));
-      });
-    },
-  );
+        resolve({
+          url: m[1]!,
+          pid: child.pid!,
+          output: () => out,
+          stop: () =>
+            new Promise((done) => {
+              // Already gone (killed by a test): nothing to wait for.
+              if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
+              child.once("close", (code) => done(code));
+              child.kill("SIGTERM");
+            }),
+        });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${out}`));
+    });
+  });
 }
