@@ -31,6 +31,7 @@ export {
   isGlob,
   logPathToDataBase,
   schemeOf,
+  schemePath,
 } from "./paths.js";
 export {
   definePlugin,
@@ -85,6 +86,7 @@ export type {
 } from "./engine/parser-api.js";
 export {
   asProviderError,
+  attemptError,
   classifyHttpError,
   idleTimeout,
   parseNdjson,
@@ -93,6 +95,7 @@ export {
   redact,
   retryAfterMs,
   type SseEvent,
+  streamError,
   withRetries,
 } from "./provider-kit.js";
 export {
@@ -120,6 +123,7 @@ export {
   RpcParamsError,
   RpcRegistry,
   type RpcSession,
+  runForCall,
   validateParams,
 } from "./rpc.js";
 export {

@@ -68,3 +68,19 @@ export function logPathToDataBase(path: string): string | null {
   const m = LOG_PATH_RE.exec(path);
   return m ? `${m[2]}://${m[1]}/${m[3]}` : null;
 }
+
+/**
+ * The path a model-facing tag writes to in `scheme`: the given path (with
+ * the scheme added when missing), or one derived from the first words of the
+ * text. `<known path="db">` → `known://db`; no path → `known://uses_postgres_16`.
+ */
+export function schemePath(
+  scheme: string,
+  given: string | undefined,
+  text: string,
+  slug: (t: string) => string,
+): string {
+  const raw = given?.trim();
+  if (raw) return raw.startsWith(`${scheme}://`) ? raw : `${scheme}://${raw.replace(/^\/+/, "")}`;
+  return `${scheme}://${slug(text.split(/\s+/).slice(0, 6).join(" "))}`;
+}

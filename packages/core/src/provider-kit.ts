@@ -268,3 +268,37 @@ export function idleTimeout(
     },
   };
 }
+
+/**
+ * What one HTTP attempt threw, as the retry loop should see it: provider
+ * errors as they are, a caller's abort as `aborted`, a silence past the idle
+ * limit as `timeout`; anything else is left for `withRetries` to classify.
+ */
+export function attemptError(
+  provider: string,
+  error: unknown,
+  signal: AbortSignal | undefined,
+  idle: AbortSignal,
+  idleMs: number,
+): unknown {
+  if (error instanceof ProviderError) return error;
+  if (signal?.aborted)
+    return new ProviderError("aborted", "the request was cancelled", { retryable: false });
+  if (idle.aborted)
+    return new ProviderError("timeout", `${provider} sent nothing for ${idleMs} ms`);
+  return error;
+}
+
+/** A stream that broke after the answer started is `incomplete` — never half an answer — unless it was aborted or went silent. */
+export function streamError(
+  provider: string,
+  error: unknown,
+  signal: AbortSignal | undefined,
+  idle: AbortSignal,
+): unknown {
+  if (error instanceof ProviderError || signal?.aborted || idle.aborted) return error;
+  return new ProviderError(
+    "incomplete",
+    `${provider}'s stream broke off: ${(error as Error).message}`,
+  );
+}

@@ -1,4 +1,5 @@
 import { badRequest, RummyError } from "./errors.js";
+import type { RunRecord, Runs } from "./records.js";
 
 export type ParamType = "string" | "number" | "integer" | "boolean" | "object" | "array" | "any";
 
@@ -223,4 +224,13 @@ function checkValue(spec: ParamSpec, v: unknown, name: string, problems: string[
   if (spec.enum && !spec.enum.includes(v as string | number | boolean)) {
     problems.push(`${name} must be one of ${spec.enum.map((e) => JSON.stringify(e)).join(", ")}`);
   }
+}
+
+/** The run a call names, in the caller's project: 400 before `rummy/hello`, 404 when unknown. */
+export function runForCall(runs: Runs, call: RpcCallContext, alias: string): RunRecord {
+  const projectId = call.session.projectId;
+  if (projectId === null) throw new RummyError(400, "call rummy/hello first");
+  const run = runs.byAlias(projectId, alias);
+  if (!run) throw new RummyError(404, `run not found: ${alias}`);
+  return run;
 }

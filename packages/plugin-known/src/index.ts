@@ -3,6 +3,7 @@ import {
   readToolDoc,
   RummyError,
   section,
+  schemePath,
   slugOf,
   type TurnContext,
   definePlugin,
@@ -48,12 +49,7 @@ export default definePlugin({
             `this fact is ${tokens} tokens, over the limit of ${maxTokens}: split it into smaller facts at separate known:// paths`,
           );
         }
-        const raw = call.attributes.path?.trim();
-        const path = raw
-          ? raw.startsWith("known://")
-            ? raw
-            : `known://${raw.replace(/^\/+/, "")}`
-          : `known://${slugOf(body.split(/\s+/).slice(0, 6).join(" "))}`;
+        const path = schemePath("known", call.attributes.path, body, slugOf);
         const result = turn.store.set({
           runId: turn.runId,
           path,

@@ -13,6 +13,7 @@ import {
   type RunProgressEvent,
   type RunProposalEvent,
   type RunRecord,
+  runForCall,
   type RunStateEvent,
   RummyError,
   type RummyCore,
@@ -200,7 +201,7 @@ export default definePlugin({
         params: { run: string; path: string; bodyFilter?: string; visibility?: Visibility },
         call,
       ) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const visibility = params.visibility ?? "visible";
         const result =
           isGlob(params.path) || params.bodyFilter !== undefined
@@ -230,7 +231,7 @@ export default definePlugin({
         bodyFilter: { type: "string", description: "narrow pattern matches by body content" },
       },
       handler: (params: { run: string; path: string; bodyFilter?: string }, call) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const glob = isGlob(params.path) || params.bodyFilter !== undefined;
         return outcome(
           core.store.rm({
@@ -263,7 +264,7 @@ export default definePlugin({
           params: { run: string; from: string; to: string; visibility?: Visibility },
           call,
         ) => {
-          const run = runOf(core, call, params.run);
+          const run = runForCall(core.runs, call, params.run);
           const input = {
             runId: run.id,
             from: params.from,
@@ -298,7 +299,7 @@ export default definePlugin({
         },
         call,
       ) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const turn = Math.max(1, run.nextTurn - 1);
         const path = `log://turn_${turn}/update/${slugOf(params.body)}`;
         const result = core.store.set({
@@ -425,7 +426,7 @@ export default definePlugin({
         limit: { type: "integer", min: 0, description: "cap the count" },
       },
       handler: (params: GetEntriesParams, call) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         let entries = core.store.get({
           runId: run.id,
           pattern: params.pattern ?? "*",
@@ -460,7 +461,7 @@ export default definePlugin({
         "Full detail of a run: status, model, loops, per-turn usage and totals, its log, and the latest prompt and update.",
       params: { run: runParam },
       handler: (params: { run: string }, call) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const turns = core.turns.list(run.id);
         const loops = core.loops.list(run.id);
         const telemetry = turns.reduce(
@@ -559,7 +560,7 @@ export default definePlugin({
           },
           call,
         ) => {
-          const run = runOf(core, call, params.run);
+          const run = runForCall(core.runs, call, params.run);
           const attributes: Record<string, string> = {};
           for (const [k, v] of Object.entries(params.attributes ?? {}))
             attributes[k] = typeof v === "string" ? v : JSON.stringify(v);
@@ -613,7 +614,7 @@ async function dispatchSet(
 ): Promise<unknown> {
   if (params.path.startsWith("run://")) return dispatchRunSet(core, params, call);
   if (!params.run) throw new RummyError(400, "set: run is required (except for run:// paths)");
-  const run = runOf(core, call, params.run);
+  const run = runForCall(core.runs, call, params.run);
   if (params.pattern) {
     return outcome(
       core.store.setPattern({
@@ -741,12 +742,6 @@ function projectOf(call: RpcCallContext): number {
   const id = call.session.projectId;
   if (id === null) throw new RummyError(400, "call rummy/hello first");
   return id;
-}
-
-function runOf(core: RummyCore, call: RpcCallContext, alias: string): RunRecord {
-  const run = core.runs.byAlias(projectOf(call), alias);
-  if (!run) throw new RummyError(404, `run not found: ${alias}`);
-  return run;
 }
 
 /** Promotes one entry, adding it to the run's view when the project has it but the run does not yet. */

@@ -1,12 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  definePlugin,
-  type RpcCallContext,
-  type RummyCore,
-  RummyError,
-  type RunRecord,
-} from "@rummy/core";
+import { definePlugin, runForCall, RummyError } from "@rummy/core";
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -41,7 +35,7 @@ export default definePlugin({
       description: "Attach RUMMY_HOME/skills/<name>.md to a run as skill://<name>.",
       params: { ...runParam, ...nameParam },
       handler: (params: { run: string; name: string }, call) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const file = join(dir, `${checkName(params.name)}.md`);
         let body: string;
         try {
@@ -65,7 +59,7 @@ export default definePlugin({
       description: "Detach a skill from a run.",
       params: { ...runParam, ...nameParam },
       handler: (params: { run: string; name: string }, call) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const result = core.store.rm({ runId: run.id, path: `skill://${checkName(params.name)}` });
         if (!result.ok)
           throw new RummyError(404, `skill '${params.name}' is not attached to ${params.run}`);
@@ -76,7 +70,7 @@ export default definePlugin({
       description: "Skills attached to a run: [{ name, path }].",
       params: runParam,
       handler: (params: { run: string }, call) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         return core.store
           .get({ runId: run.id, scheme: "skill", includeBody: false })
           .map((e) => ({ name: e.path.slice("skill://".length), path: e.path }));
@@ -103,12 +97,4 @@ function checkName(name: string): string {
   if (!NAME_RE.test(name))
     throw new RummyError(400, `invalid skill name '${name}': letters, digits, '_', '.', '-' only`);
   return name;
-}
-
-function runOf(core: RummyCore, call: RpcCallContext, alias: string): RunRecord {
-  const projectId = call.session.projectId;
-  if (projectId === null) throw new RummyError(400, "call rummy/hello first");
-  const run = core.runs.byAlias(projectId, alias);
-  if (!run) throw new RummyError(404, `run not found: ${alias}`);
-  return run;
 }

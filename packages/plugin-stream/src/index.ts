@@ -1,8 +1,8 @@
 import {
   definePlugin,
+  runForCall,
   type Entry,
   logPathToDataBase,
-  type RpcCallContext,
   type RummyCore,
   RummyError,
   type RunRecord,
@@ -48,7 +48,7 @@ export default definePlugin({
         chunk: { type: "string", required: true, description: "text to append" },
       },
       handler: (params: { run: string; path: string; channel: number; chunk: string }, call) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const base = dataBase(params.path);
         const channel = core.store.getOne({ runId: run.id }, `${base}_${params.channel}`);
         if (!channel)
@@ -75,7 +75,7 @@ export default definePlugin({
         params: { run: string; path: string; exit_code?: number; duration?: string },
         call,
       ) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const exit = params.exit_code ?? 0;
         const channels = finish(
           core,
@@ -102,7 +102,7 @@ export default definePlugin({
         params: { run: string; path: string; reason?: string; duration?: string },
         call,
       ) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const channels = finish(
           core,
           run,
@@ -118,7 +118,7 @@ export default definePlugin({
         "Cancel a producer from the server side (or clean up one whose client vanished): channels become cancelled (499) and every client of the project gets stream/cancelled.",
       params: { run: runParam, path: pathParam, reason: { type: "string", description: "why" } },
       handler: async (params: { run: string; path: string; reason?: string }, call) => {
-        const run = runOf(core, call, params.run);
+        const run = runForCall(core.runs, call, params.run);
         const channels = finish(
           core,
           run,
@@ -143,14 +143,6 @@ export default definePlugin({
     sweepStale(core);
   },
 });
-
-function runOf(core: RummyCore, call: RpcCallContext, alias: string): RunRecord {
-  const projectId = call.session.projectId;
-  if (projectId === null) throw new RummyError(400, "call rummy/hello first");
-  const run = core.runs.byAlias(projectId, alias);
-  if (!run) throw new RummyError(404, `run not found: ${alias}`);
-  return run;
-}
 
 function dataBase(path: string): string {
   const base = logPathToDataBase(path);

@@ -2,6 +2,7 @@ import {
   readToolDoc,
   RummyError,
   section,
+  schemePath,
   slugOf,
   type TurnContext,
   definePlugin,
@@ -24,12 +25,7 @@ export default definePlugin({
       handler(call, turn) {
         const body = call.body.trim();
         if (!body) throw new RummyError(400, "<unknown> needs the question as its body");
-        const raw = call.attributes.path?.trim();
-        const path = raw
-          ? raw.startsWith("unknown://")
-            ? raw
-            : `unknown://${raw.replace(/^\/+/, "")}`
-          : `unknown://${slugOf(body.split(/\s+/).slice(0, 6).join(" "))}`;
+        const path = schemePath("unknown", call.attributes.path, body, slugOf);
         const result = turn.store.set({
           runId: turn.runId,
           path,

@@ -1,4 +1,5 @@
 import {
+  attemptError,
   type CompletionRequest,
   type CompletionResult,
   classifyHttpError,
@@ -7,6 +8,7 @@ import {
   type Provider,
   ProviderError,
   parseNdjson,
+  streamError,
   type RetryOptions,
   withRetries,
 } from "@rummy/core";
@@ -88,21 +90,11 @@ export function ollamaProvider(options: OllamaOptions): Provider {
           }
         }
       } catch (error) {
-        if (error instanceof ProviderError || request.signal?.aborted || idle.signal.aborted)
-          throw error;
-        throw new ProviderError(
-          "incomplete",
-          `ollama's stream broke off: ${(error as Error).message}`,
-        );
+        throw streamError("ollama", error, request.signal, idle.signal);
       }
       return toResult(request.model, chunks, content, reasoning);
     } catch (error) {
-      if (error instanceof ProviderError) throw error;
-      if (request.signal?.aborted)
-        throw new ProviderError("aborted", "the request was cancelled", { retryable: false });
-      if (idle.signal.aborted)
-        throw new ProviderError("timeout", `ollama sent nothing for ${idleMs} ms`);
-      throw error;
+      throw attemptError("ollama", error, request.signal, idle.signal, idleMs);
     } finally {
       idle.clear();
     }

@@ -1,4 +1,5 @@
 import {
+  attemptError,
   type ChatMessage,
   type CompletionRequest,
   type CompletionResult,
@@ -8,6 +9,7 @@ import {
   type Provider,
   ProviderError,
   parseSse,
+  streamError,
   type RetryOptions,
   withRetries,
 } from "@rummy/core";
@@ -81,21 +83,10 @@ export function chatCompletionsProvider(options: ChatCompletionsOptions): Provid
       try {
         return await readStream(options.name, request, response.body, idle.touch);
       } catch (error) {
-        // Once the answer has started, a dropped connection means an incomplete answer.
-        if (error instanceof ProviderError || request.signal?.aborted || idle.signal.aborted)
-          throw error;
-        throw new ProviderError(
-          "incomplete",
-          `${options.name}'s stream broke off: ${(error as Error).message}`,
-        );
+        throw streamError(options.name, error, request.signal, idle.signal);
       }
     } catch (error) {
-      if (error instanceof ProviderError) throw error;
-      if (request.signal?.aborted)
-        throw new ProviderError("aborted", "the request was cancelled", { retryable: false });
-      if (idle.signal.aborted)
-        throw new ProviderError("timeout", `${options.name} sent nothing for ${idleMs} ms`);
-      throw error;
+      throw attemptError(options.name, error, request.signal, idle.signal, idleMs);
     } finally {
       idle.clear();
     }

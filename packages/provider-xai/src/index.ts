@@ -1,4 +1,5 @@
 import {
+  attemptError,
   type CompletionRequest,
   type CompletionResult,
   classifyHttpError,
@@ -7,6 +8,7 @@ import {
   type Provider,
   ProviderError,
   parseSse,
+  streamError,
   type RetryOptions,
   withRetries,
 } from "@rummy/core";
@@ -120,12 +122,7 @@ export function xaiProvider(options: XaiOptions): Provider {
           }
         }
       } catch (error) {
-        if (error instanceof ProviderError || request.signal?.aborted || idle.signal.aborted)
-          throw error;
-        throw new ProviderError(
-          "incomplete",
-          `xai's stream broke off: ${(error as Error).message}`,
-        );
+        throw streamError("xai", error, request.signal, idle.signal);
       }
       if (!completed)
         throw new ProviderError(
@@ -134,12 +131,7 @@ export function xaiProvider(options: XaiOptions): Provider {
         );
       return toResult(request.model, completed, content, reasoning);
     } catch (error) {
-      if (error instanceof ProviderError) throw error;
-      if (request.signal?.aborted)
-        throw new ProviderError("aborted", "the request was cancelled", { retryable: false });
-      if (idle.signal.aborted)
-        throw new ProviderError("timeout", `xai sent nothing for ${idleMs} ms`);
-      throw error;
+      throw attemptError("xai", error, request.signal, idle.signal, idleMs);
     } finally {
       idle.clear();
     }
