@@ -177,6 +177,44 @@ describe("run lifecycle over the wire", () => {
     assert.equal((await done).status, 200);
   });
 
+  test("fork: a new run starts from a copy of the parent's entries; the parent is untouched", async () => {
+    r.llm.enqueue({
+      content: `<known path="known://shared">from the parent</known>\n<update status="200">parent done</update>`,
+    });
+    const parentDone = terminal("parent");
+    await client.call("set", {
+      path: "run://parent",
+      body: "learn",
+      attributes: { model: "fake", mode: "ask" },
+    });
+    await parentDone;
+    r.llm.enqueue({
+      content: `<known path="known://child-only">from the child</known>\n<update status="200">child done</update>`,
+    });
+    const forked = await client.call<{ alias: string }>("set", {
+      path: "run://parent",
+      body: "continue separately",
+      attributes: { mode: "ask", fork: true, as: "child" },
+    });
+    assert.equal(forked.alias, "child");
+    assert.equal((await terminal("child")).reason, "child done");
+    const childFacts = (
+      await client.call<any[]>("getEntries", { run: "child", pattern: "known://*", withBody: true })
+    ).map((e) => [e.path, e.body]);
+    assert.deepEqual(childFacts, [
+      ["known://shared", "from the parent"],
+      ["known://child-only", "from the child"],
+    ]);
+    const parentFacts = (
+      await client.call<any[]>("getEntries", { run: "parent", pattern: "known://*" })
+    ).map((e) => e.path);
+    assert.deepEqual(parentFacts, ["known://shared"]);
+    assert.equal(
+      r.core.runs.byAlias(r.projectId, "child")!.parentRunId,
+      r.core.runs.byAlias(r.projectId, "parent")!.id,
+    );
+  });
+
   test("cancel through set run:// {state: cancelled}", async () => {
     r.llm.enqueue({ fail: "hang" });
     const done = terminal("stopme");
