@@ -27,6 +27,7 @@ export const BUNDLED_PACKAGES = [
   "@rummy/plugin-telemetry",
   "@rummy/plugin-update",
   "@rummy/plugin-think",
+  "@rummy/plugin-file",
   "@rummy/plugin-get",
   "@rummy/plugin-stream",
   "@rummy/plugin-sh",

@@ -163,6 +163,42 @@ describe("permissions", () => {
     );
   });
 
+  test("a view-only change (visibility) needs no write permission; content and state still do", () => {
+    const run = newRun(core);
+    core.store.set({ runId: run.id, path: "log://turn_1/v", body: "record" });
+    const shown = core.store.set({
+      runId: run.id,
+      path: "log://turn_1/v",
+      visibility: "archived",
+      writer: "model",
+    });
+    assert.equal(shown.ok, true);
+    assert.equal(core.store.getOne({ runId: run.id }, "log://turn_1/v")!.visibility, "archived");
+    assert.equal(
+      core.store.set({ runId: run.id, path: "log://turn_1/v", state: "failed", writer: "model" })
+        .status,
+      403,
+    );
+    assert.equal(
+      core.store.setPattern({
+        runId: run.id,
+        pattern: "log://turn_1/*",
+        visibility: "visible",
+        writer: "model",
+      }).ok,
+      true,
+    );
+    assert.equal(
+      core.store.setPattern({
+        runId: run.id,
+        pattern: "log://turn_1/*",
+        state: "failed",
+        writer: "model",
+      }).status,
+      403,
+    );
+  });
+
   test("a pattern write denied on one match changes none of them", () => {
     const run = newRun(core);
     core.store.set({ runId: run.id, path: "log://turn_1/a", body: "a" });
@@ -170,12 +206,12 @@ describe("permissions", () => {
     const res = core.store.setPattern({
       runId: run.id,
       pattern: "*turn_1/a",
-      visibility: "archived",
+      state: "cancelled",
       writer: "model",
     });
     assert.equal(res.status, 403);
     for (const e of core.store.get({ runId: run.id, pattern: "*turn_1/a" }))
-      assert.equal(e.visibility, "visible");
+      assert.equal(e.state, "resolved");
   });
 });
 

@@ -47,13 +47,15 @@ export default definePlugin({
         turn.store.batch(() => {
           for (const e of matches) {
             if (binary.includes(e)) continue;
-            turn.store.set({
+            const shown = turn.store.set({
               runId: turn.runId,
               path: e.path,
               visibility: "visible",
               turn: turn.turn,
               writer: "model",
             });
+            if (!shown.ok)
+              throw new RummyError(shown.status, shown.error ?? `could not show ${e.path}`);
           }
         });
         const readable = matches.filter((e) => !binary.includes(e));

@@ -1,0 +1,132 @@
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { type FileConstraint, globMatch, type RummyCore } from "@rummy/core";
+import ignore, { type Ignore } from "ignore";
+
+export interface ScanOptions {
+  readonly maxFiles: number;
+  readonly maxFileBytes: number;
+}
+
+export interface ScanResult {
+  readonly added: string[];
+  readonly changed: string[];
+  readonly removed: string[];
+  unchanged: number;
+}
+
+/** What the scanner remembers per file, so an unchanged file costs a stat, not a read. */
+export type StatCache = Map<string, { mtimeMs: number; size: number }>;
+
+/** The constraint that governs a path: exact, directory prefix or glob; the most specific (longest) pattern wins. */
+export function constraintFor(
+  constraints: readonly FileConstraint[],
+  path: string,
+): FileConstraint | undefined {
+  return [...constraints]
+    .sort((a, b) => b.pattern.length - a.pattern.length)
+    .find(
+      (c) => c.pattern === path || path.startsWith(`${c.pattern}/`) || globMatch(c.pattern, path),
+    );
+}
+
+/**
+ * Brings the project's `file` entries in line with the disk: new and
+ * changed files (by hash) are written, deleted ones removed. Honors the
+ * root `.gitignore` (and always skips `.git`), `ignore` constraints, and
+ * size limits; binary files are recorded without a body.
+ */
+export function scanProject(
+  core: RummyCore,
+  projectId: number,
+  root: string,
+  cache: StatCache,
+  options: ScanOptions,
+): ScanResult {
+  const constraints = core.fileConstraints.list(projectId);
+  const rules: Ignore = ignore().add([".git", ".rummy-tmp"]);
+  const gitignore = join(root, ".gitignore");
+  if (existsSync(gitignore)) rules.add(readFileSync(gitignore, "utf8"));
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    if (found.length >= options.maxFiles) return;
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const full = join(dir, name);
+      const rel = relative(root, full).split(sep).join("/");
+      const stat = lstatSync(full);
+      if (stat.isSymbolicLink()) continue; // never follow links out of the project
+      if (stat.isDirectory()) {
+        if (rules.ignores(`${rel}/`) || constraintFor(constraints, rel)?.visibility === "ignore")
+          continue;
+        walk(full);
+      } else if (stat.isFile()) {
+        if (rules.ignores(rel) || constraintFor(constraints, rel)?.visibility === "ignore")
+          continue;
+        found.push(rel);
+        if (found.length >= options.maxFiles) return;
+      }
+    }
+  };
+  walk(root);
+
+  const existing = new Map(
+    core.store.get({ projectId, scheme: "file", includeBody: false }).map((e) => [e.path, e]),
+  );
+  const result: ScanResult = { added: [], changed: [], removed: [], unchanged: 0 };
+  core.store.batch(() => {
+    for (const rel of found) {
+      const full = join(root, rel);
+      const stat = lstatSync(full);
+      const before = cache.get(rel);
+      const known = existing.get(rel);
+      const readonly = constraintFor(constraints, rel)?.visibility === "readonly";
+      if (
+        known &&
+        before &&
+        before.mtimeMs === stat.mtimeMs &&
+        before.size === stat.size &&
+        Boolean(known.attributes.readonly) === readonly
+      ) {
+        result.unchanged++;
+        continue;
+      }
+      cache.set(rel, { mtimeMs: stat.mtimeMs, size: stat.size });
+      const bytes = stat.size <= options.maxFileBytes ? readFileSync(full) : null;
+      const binary = bytes === null || bytes.subarray(0, 8192).includes(0);
+      const body = binary ? "" : bytes!.toString("utf8");
+      const hash = createHash("sha256").update(body).digest("hex");
+      if (known && known.hash === hash && Boolean(known.attributes.readonly) === readonly) {
+        result.unchanged++;
+        continue;
+      }
+      core.store.set({
+        projectId,
+        path: rel,
+        body,
+        attributes: {
+          size: stat.size,
+          readonly: readonly || null,
+          ...(binary ? { mimetype: "application/octet-stream", binary: true } : { binary: null }),
+          ...(bytes === null ? { tooLarge: true } : {}),
+        },
+        writer: "plugin",
+      });
+      (known ? result.changed : result.added).push(rel);
+    }
+    const present = new Set(found);
+    for (const path of existing.keys()) {
+      if (present.has(path)) continue;
+      core.store.rm({ projectId, path, writer: "plugin" });
+      cache.delete(path);
+      result.removed.push(path);
+    }
+  });
+  return result;
+}
