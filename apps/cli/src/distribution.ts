@@ -29,6 +29,7 @@ export const BUNDLED_PACKAGES = [
   "@rummy/plugin-think",
   "@rummy/plugin-file",
   "@rummy/plugin-get",
+  "@rummy/plugin-set",
   "@rummy/plugin-stream",
   "@rummy/plugin-sh",
   "@rummy/plugin-env",

@@ -1,0 +1,130 @@
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, relative } from "node:path";
+import {
+  definePlugin,
+  ENGINE_EVENTS,
+  hasScheme,
+  type ProposalEvent,
+  readToolDoc,
+  RummyError,
+  type Visibility,
+} from "@rummy/core";
+import { atomicWrite, confine, isReadonly } from "@rummy/plugin-file";
+import { createTwoFilesPatch } from "diff";
+import { applyReplacements, parseReplacements } from "./edits.js";
+
+export { applyReplacements, parseReplacements, type Replacement } from "./edits.js";
+
+const VISIBILITY = new Set(["visible", "summarized", "archived"]);
+
+/**
+ * `<set>`: entries are written directly (as the model, so scheme
+ * permissions apply); file paths become proposals carrying the new content
+ * and a unified diff, written to disk atomically when accepted — never for
+ * readonly files or paths outside the project.
+ */
+export default definePlugin({
+  name: "set",
+  version: "0.1.0",
+  setup(ctx) {
+    const core = ctx.core;
+    ctx.registerTool({
+      name: "set",
+      doc: readToolDoc(new URL("../doc.md", import.meta.url)),
+      handler(call, turn) {
+        const path = call.attributes.path?.trim();
+        if (!path)
+          throw new RummyError(400, '<set> needs a path: <set path="known://topic">…</set>');
+        const visibility = call.attributes.visibility;
+        if (visibility !== undefined && !VISIBILITY.has(visibility))
+          throw new RummyError(400, `visibility must be visible, summarized or archived`);
+        if (hasScheme(path)) {
+          const result = turn.store.set({
+            runId: turn.runId,
+            path,
+            body: call.body,
+            state: "resolved",
+            turn: turn.turn,
+            loopId: turn.loopId,
+            ...(visibility ? { visibility: visibility as Visibility } : {}),
+            ...(call.attributes.summary !== undefined
+              ? { attributes: { summary: call.attributes.summary } }
+              : {}),
+            writer: "model",
+          });
+          if (!result.ok)
+            throw new RummyError(result.status, result.error ?? `could not write ${path}`);
+          turn.store.set({
+            runId: turn.runId,
+            path: call.resultPath,
+            attributes: { path },
+            writer: "system",
+          });
+          return;
+        }
+        // A file: compute the new content now, so the user reviews exactly what will be written.
+        if (!turn.projectRoot)
+          throw new RummyError(400, "this project has no root, so files cannot be edited");
+        const absolute = confine(turn.projectRoot, path);
+        const relativePath = relative(turn.projectRoot, absolute).split("\\").join("/");
+        if (isReadonly(core, turn.projectId, relativePath))
+          throw new RummyError(403, `${relativePath} is readonly`);
+        const exists = existsSync(absolute);
+        const before = exists ? readFileSync(absolute, "utf8") : "";
+        const blocks = parseReplacements(call.body);
+        if (blocks && !exists)
+          throw new RummyError(
+            404,
+            `${relativePath} does not exist; write the whole file instead of SEARCH/REPLACE blocks`,
+          );
+        const after = blocks
+          ? applyReplacements(before, blocks)
+          : call.body.endsWith("\n") || call.body === ""
+            ? call.body
+            : `${call.body}\n`;
+        const diff = createTwoFilesPatch(
+          `a/${relativePath}`,
+          `b/${relativePath}`,
+          before,
+          after,
+          "",
+          "",
+          { context: 3 },
+        );
+        turn.store.set({
+          runId: turn.runId,
+          path: call.resultPath,
+          body: after,
+          state: "proposed",
+          attributes: { path: relativePath, diff, created: !exists },
+          writer: "plugin",
+        });
+      },
+    });
+    ctx.on<ProposalEvent>(ENGINE_EVENTS.proposalAccepted, (event) => {
+      if (event.action !== "set" || typeof event.attributes.diff !== "string") return;
+      const relativePath = String(event.attributes.path);
+      const root = core.projects.get(event.projectId)?.root;
+      if (!root) throw new RummyError(400, "the project has no root");
+      // Checked again at acceptance: constraints or links may have changed since the proposal.
+      const absolute = confine(root, relativePath);
+      if (isReadonly(core, event.projectId, relativePath))
+        throw new RummyError(403, `${relativePath} is readonly`);
+      mkdirSync(dirname(absolute), { recursive: true });
+      atomicWrite(absolute, event.body);
+      core.store.set({
+        projectId: event.projectId,
+        path: relativePath,
+        body: event.body,
+        writer: "plugin",
+      });
+      core.store.set({
+        runId: event.runId,
+        path: relativePath,
+        visibility: "visible",
+        turn: event.turn,
+        writer: "plugin",
+      });
+    });
+  },
+});
