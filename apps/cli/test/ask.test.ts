@@ -103,6 +103,35 @@ test("a proposal accepted at the prompt runs here and streams back; one rejected
   assert.match(no.stdout, /you declined the cleanup/);
 });
 
+test("a file edit is shown as a diff at the prompt and written when accepted", async () => {
+  const { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } = await import(
+    "node:fs"
+  );
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const project = realpathSync(mkdtempSync(join(tmpdir(), "rummy-cli-project-")));
+  try {
+    writeFileSync(join(project, "greeting.txt"), "hello\n");
+    llm.enqueue(
+      {
+        content: `<set path="greeting.txt">\n<<<<<<< SEARCH\nhello\n=======\nhello, world\n>>>>>>> REPLACE\n</set>\n<update status="102">editing</update>`,
+      },
+      { content: `<update status="200">greeted</update>` },
+    );
+    const res = await rummy(["act", "--run", "edit", "greet the world"], {
+      home,
+      env,
+      input: "y\n",
+      cwd: project,
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /── proposal: set greeting\.txt\n[\s\S]*-hello\n\+hello, world/);
+    assert.equal(readFileSync(join(project, "greeting.txt"), "utf8"), "hello, world\n");
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+});
+
 test("--yes accepts everything and the server runs the command (yolo)", async () => {
   llm.enqueue(
     { content: `<sh>echo on-the-server</sh>\n<update status="102">x</update>` },
