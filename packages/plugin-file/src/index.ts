@@ -1,9 +1,10 @@
 import { type Entry, definePlugin, type RummyCore } from "@rummy/core";
-import { constraintFor, type StatCache, scanProject } from "./scan.js";
+import { type StatCache, scanProject } from "./scan.js";
 
 export { atomicWrite, confine } from "./confine.js";
 export {
   constraintFor,
+  isReadonly,
   type ScanOptions,
   type ScanResult,
   scanProject,
@@ -126,7 +127,4 @@ function tile(e: Entry): string {
   return `${lines} lines${flags ? ` (${flags})` : ""}`;
 }
 
-/** Whether project constraints make a path readonly (the file tools refuse to change it). */
-export function isReadonly(core: RummyCore, projectId: number, path: string): boolean {
-  return constraintFor(core.fileConstraints.list(projectId), path)?.visibility === "readonly";
-}
+export { fileOperation, type FileOperation, registerFileOperationTool } from "./operations.js";

@@ -130,3 +130,8 @@ export function scanProject(
   });
   return result;
 }
+
+/** Whether project constraints make a path readonly (the file tools refuse to change it). */
+export function isReadonly(core: RummyCore, projectId: number, path: string): boolean {
+  return constraintFor(core.fileConstraints.list(projectId), path)?.visibility === "readonly";
+}

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { RummyClient } from "@rummy/client";
+import type { RunRecord } from "@rummy/core";
+import askUser from "@rummy/plugin-ask-user";
+import cp from "@rummy/plugin-cp";
+import file from "@rummy/plugin-file";
+import mv from "@rummy/plugin-mv";
+import rm from "@rummy/plugin-rm";
+import { type RummyServer, startServer } from "@rummy/server";
+import { type Rig, rig } from "../src/index.js";
+
+let r: Rig;
+let root: string;
+let projectId: number;
+let server: RummyServer;
+let client: RummyClient;
+
+before(async () => {
+  r = await rig({}, [file, rm, cp, mv, askUser]);
+  root = realpathSync(mkdtempSync(join(tmpdir(), "rummy-ops-")));
+  mkdirSync(join(root, "src"));
+  writeFileSync(join(root, "src", "old.ts"), "export const x = 1;\n");
+  writeFileSync(join(root, "build.log"), "noise\n");
+  writeFileSync(join(root, "LICENSE"), "MIT\n");
+  projectId = r.core.projects.ensure("ops", root).id;
+  r.core.fileConstraints.set(projectId, "LICENSE", "readonly");
+  server = await startServer({ core: r.core, port: 0 });
+  client = await RummyClient.connect(server.url);
+  await client.hello("ops", root);
+});
+after(async () => {
+  await client.close();
+  await server.close();
+  await r.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function act(
+  alias: string,
+  replies: string[],
+  decision: "accept" | "reject" = "accept",
+): Promise<RunRecord> {
+  r.llm.enqueue(...replies.map((content) => ({ content })));
+  const { run } = r.core.engine.submit({
+    projectId,
+    alias,
+    model: "fake",
+    mode: "act",
+    prompt: "tidy",
+  });
+  for (;;) {
+    const state = await r.core.engine.settled(run.id);
+    if (state.status !== 202) return state;
+    for (const p of r.core.store.get({ runId: run.id, state: "proposed" }))
+      await r.core.engine.resolve(run.id, p.path, { decision });
+  }
+}
+
+test("entries: rm (with globs), cp and mv happen at once as the model", async () => {
+  const done = await act("entries", [
+    `<known path="known://a">1</known>\n<known path="known://scratch/x">x</known>\n<known path="known://scratch/y">y</known>\n<update status="102">noted</update>`,
+    `<cp path="known://a" to="known://b"/>\n<mv path="known://b" to="known://c"/>\n<rm path="known://scratch/*"/>\n<update status="200">tidy</update>`,
+  ]);
+  assert.equal(done.status, 200);
+  assert.deepEqual(
+    r.core.store.get({ runId: done.id, pattern: "known://*" }).map((e) => [e.path, e.body]),
+    [
+      ["known://a", "1"],
+      ["known://c", "1"],
+    ],
+  );
+});
+
+test("files: mv, cp and rm are proposals carried out on acceptance; rejection changes nothing; readonly is refused", async () => {
+  const rejected = await act(
+    "reject-ops",
+    [
+      `<rm path="build.log"/>\n<update status="102">x</update>`,
+      `<update status="200">kept</update>`,
+    ],
+    "reject",
+  );
+  assert.equal(rejected.status, 200);
+  assert.ok(existsSync(join(root, "build.log")), "rejected: still there");
+
+  const done = await act("file-ops", [
+    `<mv path="src/old.ts" to="src/new.ts"/>\n<cp path="src/new.ts" to="src/copy.ts"/>\n<rm path="build.log"/>\n<update status="200">moved</update>`,
+  ]);
+  assert.equal(done.status, 200);
+  assert.equal(existsSync(join(root, "src", "old.ts")), false);
+  assert.equal(readFileSync(join(root, "src", "new.ts"), "utf8"), "export const x = 1;\n");
+  assert.equal(readFileSync(join(root, "src", "copy.ts"), "utf8"), "export const x = 1;\n");
+  assert.equal(existsSync(join(root, "build.log")), false);
+
+  const ro = await act("readonly", [
+    `<rm path="LICENSE"/>\n<update status="102">x</update>`,
+    `<update status="422">cannot</update>`,
+  ]);
+  assert.equal(r.core.store.get({ runId: ro.id, pattern: "log://turn_1/rm/*" })[0]!.status, 403);
+  assert.ok(existsSync(join(root, "LICENSE")));
+  const escaped = await act("escape", [
+    `<mv path="src/new.ts" to="../elsewhere.ts"/>\n<update status="102">x</update>`,
+    `<update status="422">no</update>`,
+  ]);
+  assert.equal(
+    r.core.store.get({ runId: escaped.id, pattern: "log://turn_1/mv/*" })[0]!.status,
+    403,
+  );
+  assert.ok(existsSync(join(root, "src", "new.ts")));
+});
+
+test("ask_user over the wire: the client's answer reaches the model; tools are callable through RPC too", async () => {
+  r.llm.enqueue({
+    content: `<ask_user>Which port?</ask_user>\n<update status="102">asking</update>`,
+  });
+  r.llm.setHandler((req) => ({
+    content: `<update status="200">${/A: 8080/.test(req.body.messages[1].content) ? "port 8080" : "no answer"}</update>`,
+  }));
+  const proposed = client.waitFor<{ run: string; proposed: { path: string }[] }>(
+    "run/proposal",
+    (p) => p.run === "asks",
+  );
+  const done = client.waitFor<{ run: string; status: number; reason: string }>(
+    "run/state",
+    (s) => s.run === "asks" && s.status === 200,
+  );
+  await client.call("set", {
+    path: "run://asks",
+    body: "configure",
+    attributes: { model: "fake", mode: "act" },
+  });
+  const {
+    proposed: [p],
+  } = await proposed;
+  await client.call("set", { run: "asks", path: p!.path, state: "resolved", body: "8080" });
+  assert.equal((await done).reason, "port 8080");
+  r.llm.setHandler(undefined);
+  // The client surface: the same tools by name.
+  await client.call("set", { run: "asks", path: "known://note", body: "via rpc" });
+  await client.call("cp", { run: "asks", from: "known://note", to: "known://note2" });
+  const removed = await client.call<{ ok: boolean }>("rm", { run: "asks", path: "known://note" });
+  assert.equal(removed.ok, true);
+  assert.deepEqual(
+    (await client.call<any[]>("getEntries", { run: "asks", pattern: "known://*" })).map(
+      (e) => e.path,
+    ),
+    ["known://note2"],
+  );
+});
