@@ -97,6 +97,21 @@ test("whole-file writes create files; indentation drift in SEARCH is tolerated a
   writeFileSync(join(root, "src", "app.ts"), APP);
 });
 
+test("every hedberg syntax reaches the disk through <set>: unified diff, sed, attributes", async () => {
+  const diff = `<set path="src/app.ts">\n@@ -2,1 +2,1 @@\n-    const port = 3000;\n+    const port = 5000;\n</set>`;
+  const sed = `<set path="src/app.ts">s/return port;/return port + 1;/</set>`;
+  const attrs = `<set path="src/app.ts" search="export function start()" replace="export function boot()"/>`;
+  const done = await act("syntaxes", [
+    `${diff}\n${sed}\n${attrs}\n<update status="200">done</update>`,
+  ]);
+  assert.equal(done.status, 200);
+  assert.equal(
+    readFileSync(join(root, "src", "app.ts"), "utf8"),
+    "export function boot() {\n    const port = 5000;\n    return port + 1;\n}\n",
+  );
+  writeFileSync(join(root, "src", "app.ts"), APP);
+});
+
 test("a SEARCH that does not match is a 409 naming the nearest line; nothing is touched", async () => {
   const miss = `<set path="src/app.ts">\n<<<<<<< SEARCH\n    const port = 4000;\n=======\n    const port = 1;\n>>>>>>> REPLACE\n</set>\n<update status="102">x</update>`;
   const done = await act("miss", [miss, `<update status="422">could not edit</update>`]);

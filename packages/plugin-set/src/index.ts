@@ -11,9 +11,7 @@ import {
 } from "@rummy/core";
 import { atomicWrite, confine, isReadonly } from "@rummy/plugin-file";
 import { createTwoFilesPatch } from "diff";
-import { applyReplacements, parseReplacements } from "./edits.js";
-
-export { applyReplacements, parseReplacements, type Replacement } from "./edits.js";
+import { applyEdit, parseEdit } from "@rummy/plugin-hedberg";
 
 const VISIBILITY = new Set(["visible", "summarized", "archived"]);
 
@@ -71,17 +69,14 @@ export default definePlugin({
           throw new RummyError(403, `${relativePath} is readonly`);
         const exists = existsSync(absolute);
         const before = exists ? readFileSync(absolute, "utf8") : "";
-        const blocks = parseReplacements(call.body);
-        if (blocks && !exists)
+        const edit = parseEdit(call.body, call.attributes);
+        if (edit.content === undefined && !exists) {
           throw new RummyError(
             404,
-            `${relativePath} does not exist; write the whole file instead of SEARCH/REPLACE blocks`,
+            `${relativePath} does not exist; write the whole file instead of an edit`,
           );
-        const after = blocks
-          ? applyReplacements(before, blocks)
-          : call.body.endsWith("\n") || call.body === ""
-            ? call.body
-            : `${call.body}\n`;
+        }
+        const after = applyEdit(before, edit);
         const diff = createTwoFilesPatch(
           `a/${relativePath}`,
           `b/${relativePath}`,

@@ -1,19 +1,9 @@
 import { RummyError } from "@rummy/core";
 
-/** One SEARCH/REPLACE block. */
+/** One search/replace pair. */
 export interface Replacement {
   readonly search: string;
   readonly replace: string;
-}
-
-const BLOCK_RE =
-  /<{5,9} ?SEARCH[^\n]*\n([\s\S]*?)\n?={5,9}[^\n]*\n([\s\S]*?)\n?>{5,9} ?REPLACE[^\n]*/g;
-
-/** The SEARCH/REPLACE blocks in a body, or null when the body is a whole file. */
-export function parseReplacements(body: string): Replacement[] | null {
-  const blocks: Replacement[] = [];
-  for (const m of body.matchAll(BLOCK_RE)) blocks.push({ search: m[1]!, replace: m[2]! });
-  return blocks.length ? blocks : null;
 }
 
 /**
