@@ -18,6 +18,7 @@ import cp from "@rummy/plugin-cp";
 import file from "@rummy/plugin-file";
 import mv from "@rummy/plugin-mv";
 import rm from "@rummy/plugin-rm";
+import set from "@rummy/plugin-set";
 import { type RummyServer, startServer } from "@rummy/server";
 import { type Rig, rig } from "../src/index.js";
 
@@ -28,12 +29,19 @@ let server: RummyServer;
 let client: RummyClient;
 
 before(async () => {
-  r = await rig({}, [file, rm, cp, mv, askUser]);
+  r = await rig({}, [file, rm, cp, mv, set, askUser]);
   root = realpathSync(mkdtempSync(join(tmpdir(), "rummy-ops-")));
   mkdirSync(join(root, "src"));
   writeFileSync(join(root, "src", "old.ts"), "export const x = 1;\n");
   writeFileSync(join(root, "build.log"), "noise\n");
   writeFileSync(join(root, "LICENSE"), "MIT\n");
+  mkdirSync(join(root, "logs", "old"), { recursive: true });
+  for (const name of ["a.log", "b.log", "old/c.log"])
+    writeFileSync(join(root, "logs", name), `${name}\n`);
+  writeFileSync(join(root, "logs", "keep.txt"), "keep\n");
+  mkdirSync(join(root, "web", "ui"), { recursive: true });
+  writeFileSync(join(root, "web", "main.js"), "main\n");
+  writeFileSync(join(root, "web", "ui", "button.js"), "button\n");
   projectId = r.core.projects.ensure("ops", root).id;
   r.core.fileConstraints.set(projectId, "LICENSE", "readonly");
   server = await startServer({ core: r.core, port: 0 });
@@ -158,4 +166,85 @@ test("ask_user over the wire: the client's answer reaches the model; tools are c
     ),
     ["known://note2"],
   );
+});
+
+test("globs: preview lists the steps and changes nothing; a glob proposal lists every file and does them all on accept", async () => {
+  const previewed = await act("preview", [
+    `<rm path="logs/*.log" preview/>\n<update status="200">looked</update>`,
+  ]);
+  assert.equal(previewed.status, 200);
+  const [preview] = r.core.store.get({ runId: previewed.id, pattern: "log://turn_1/rm/*" });
+  assert.equal(
+    preview!.body,
+    "preview (nothing changed):\nrm logs/a.log\nrm logs/b.log\nrm logs/old/c.log",
+  );
+  assert.ok(existsSync(join(root, "logs", "a.log")));
+
+  const moved = await act("glob-mv", [
+    `<mv path="web/*.js" to="lib/"/>\n<rm path="logs/*.log"/>\n<update status="200">tidied</update>`,
+  ]);
+  assert.equal(moved.status, 200);
+  const [mvLog] = r.core.store.get({ runId: moved.id, pattern: "log://turn_1/mv/*" });
+  assert.equal(mvLog!.body, "mv web/main.js → lib/main.js\nmv web/ui/button.js → lib/ui/button.js");
+  assert.equal(readFileSync(join(root, "lib", "ui", "button.js"), "utf8"), "button\n");
+  assert.equal(existsSync(join(root, "web", "main.js")), false);
+  assert.deepEqual(
+    ["a.log", "b.log", "old/c.log", "keep.txt"].map((n) => existsSync(join(root, "logs", n))),
+    [false, false, false, true],
+  );
+  assert.ok(r.core.store.getOne({ projectId }, "lib/main.js"), "the file entries follow");
+  assert.equal(r.core.store.getOne({ projectId }, "web/main.js"), undefined);
+
+  const refused = await act("glob-refused", [
+    `<cp path="lib/*.js" to="copy.js"/>\n<update status="102">x</update>`,
+    `<rm path="nothing/*.tmp"/>\n<update status="102">y</update>`,
+    `<update status="422">no</update>`,
+  ]);
+  const statuses = r.core.store
+    .get({ runId: refused.id, pattern: "log://turn_*" })
+    .filter((e) => /\/(cp|rm)\//.test(e.path))
+    .map((e) => e.status);
+  assert.deepEqual(statuses.sort(), [400, 404], "a glob needs a directory; no match is a 404");
+  assert.ok(!existsSync(join(root, "copy.js")));
+});
+
+test("the client surface for files: tool/<name> proposes like the model; the client accepts; escapes are refused", async () => {
+  writeFileSync(join(root, "notes.md"), "alpha\nbeta\n");
+  await client.call("set", {
+    path: "run://client-files",
+    body: "idle",
+    attributes: { model: "fake", mode: "act" },
+  });
+  r.llm.enqueue({ content: `<update status="200">ok</update>` });
+  await r.core.engine.settled(r.core.runs.byAlias(projectId, "client-files")!.id);
+
+  const edit = await client.call<{ ok: boolean; path: string; state: string }>("tool/set", {
+    run: "client-files",
+    path: "notes.md",
+    body: "<<<<<<< SEARCH\nbeta\n=======\ngamma\n>>>>>>> REPLACE",
+  });
+  assert.equal(edit.state, "proposed");
+  assert.equal(readFileSync(join(root, "notes.md"), "utf8"), "alpha\nbeta\n", "not before accept");
+  await client.call("set", { run: "client-files", path: edit.path, state: "resolved" });
+  assert.equal(readFileSync(join(root, "notes.md"), "utf8"), "alpha\ngamma\n");
+
+  const removal = await client.call<{ path: string; state: string }>("tool/rm", {
+    run: "client-files",
+    path: "notes.md",
+  });
+  assert.equal(removal.state, "proposed");
+  await client.call("set", { run: "client-files", path: removal.path, state: "resolved" });
+  assert.equal(existsSync(join(root, "notes.md")), false);
+
+  for (const to of ["../outside.md", "/tmp/outside.md", "a\u0000b"]) {
+    await assert.rejects(
+      client.call("tool/cp", { run: "client-files", path: "LICENSE", attributes: { to } }),
+      (error: { code?: number; data?: { status?: number } }) =>
+        JSON.stringify(error).includes("403"),
+      `cp to ${JSON.stringify(to)} is refused`,
+    );
+  }
+  // The store verb on a file path changes the run's view only, never the disk.
+  await client.call("rm", { run: "client-files", path: "LICENSE" });
+  assert.ok(existsSync(join(root, "LICENSE")));
 });

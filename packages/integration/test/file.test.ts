@@ -26,6 +26,11 @@ before(async () => {
   mkdirSync(join(root, "dist"));
   writeFileSync(join(root, ".gitignore"), "dist/\n*.log\n");
   writeFileSync(join(root, "src", "app.ts"), "export const app = 1;\n");
+  // A nested .gitignore applies below its own directory only.
+  writeFileSync(join(root, "src", ".gitignore"), "generated.ts\n/local.ts\n");
+  writeFileSync(join(root, "src", "generated.ts"), "// generated\n");
+  writeFileSync(join(root, "src", "local.ts"), "// local\n");
+  writeFileSync(join(root, "generated.ts"), "// kept: the rule lives in src/\n");
   writeFileSync(join(root, "package.json"), '{ "name": "demo" }\n');
   writeFileSync(join(root, "secret.txt"), "do not read\n");
   writeFileSync(join(root, "dist", "bundle.js"), "minified\n");
@@ -54,14 +59,21 @@ async function loop(alias: string, replies: string[], flags = {}) {
   return r.core.engine.settled(run.id);
 }
 
-test("the project's files become entries; .gitignore, ignore constraints, symlinks and binaries are handled", async () => {
+test("the project's files become entries; nested .gitignore files, ignore constraints, symlinks and binaries are handled", async () => {
   const done = await loop("scan", [
     `<get path="src/app.ts"/>\n<update status="102">reading</update>`,
     `<update status="200">seen</update>`,
   ]);
   assert.equal(done.status, 200);
   const files = r.core.store.get({ projectId, scheme: "file" }).map((e) => e.path);
-  assert.deepEqual(files, [".gitignore", "logo.png", "package.json", "src/app.ts"]);
+  assert.deepEqual(files, [
+    ".gitignore",
+    "generated.ts",
+    "logo.png",
+    "package.json",
+    "src/.gitignore",
+    "src/app.ts",
+  ]);
   const pkg = r.core.store.getOne({ projectId }, "package.json")!;
   assert.equal(pkg.attributes.readonly, true);
   const png = r.core.store.getOne({ projectId }, "logo.png")!;

@@ -16,6 +16,9 @@ import { isReadonly } from "./scan.js";
 
 export type FileOperation = "rm" | "cp" | "mv";
 
+/** One source → destination step of an operation (`to` is null for rm). */
+export type OperationStep = readonly [from: string, to: string | null];
+
 /** Performs an accepted file operation on disk inside the project, then brings the file entries along. */
 export function fileOperation(
   core: RummyCore,
@@ -53,10 +56,56 @@ export function fileOperation(
 }
 
 /**
- * Registers `<rm path>`, `<cp path to>` or `<mv path to>`: on entries (paths
- * with a scheme; globs for rm) the store verb runs at once as the model; on
- * files the operation is checked now (confinement, readonly, existence) and
- * proposed, and it happens on disk only when accepted.
+ * The part of a glob before its first wildcard segment (`src/**\/*.ts` → `src/`):
+ * a glob cp/mv keeps each match's path below it, under the destination directory.
+ */
+export function globBase(pattern: string): string {
+  const segments = pattern.split("/");
+  const literal: string[] = [];
+  for (const segment of segments.slice(0, -1)) {
+    if (isGlob(segment)) break;
+    literal.push(segment);
+  }
+  return literal.length > 0 ? `${literal.join("/")}/` : "";
+}
+
+/**
+ * The steps of `op` for the paths a (possibly glob) source matched. A glob
+ * cp/mv needs a destination directory (ending in `/`).
+ */
+export function planSteps(
+  op: FileOperation,
+  from: string,
+  to: string | null,
+  matches: readonly string[],
+): OperationStep[] {
+  if (op === "rm") return matches.map((path) => [path, null]);
+  if (!isGlob(from)) return matches.map((path) => [path, to]);
+  if (!to?.endsWith("/"))
+    throw new RummyError(
+      400,
+      `<${op}> of a glob needs a destination directory ending in "/" (got "${to}")`,
+    );
+  const base = globBase(from);
+  return matches.map((path) => [path, `${to}${path.slice(base.length)}`]);
+}
+
+function describe(op: FileOperation, steps: readonly OperationStep[]): string {
+  return steps.map(([from, to]) => `${op} ${from}${to ? ` → ${to}` : ""}`).join("\n");
+}
+
+function wantsPreview(call: ToolCall): boolean {
+  const value = call.attributes.preview;
+  return value !== undefined && value !== "false";
+}
+
+/**
+ * Registers `<rm path>`, `<cp path to>` or `<mv path to>`. Paths may be globs
+ * (`*` crosses `/`). On entries (paths with a scheme) the store verbs run at
+ * once as the model; on files every step is checked now (confinement,
+ * readonly, existence) and the whole set is proposed — the proposal's body
+ * lists each step — and happens on disk only when accepted. With `preview`
+ * the steps are listed in the log and nothing happens.
  */
 export function registerFileOperationTool(
   ctx: PluginContext,
@@ -69,62 +118,103 @@ export function registerFileOperationTool(
     doc,
     handler(call: ToolCall, turn: ToolContext) {
       const from = call.attributes.path?.trim();
-      const to = call.attributes.to?.trim() ?? null;
+      const to = call.attributes.to?.trim() || null;
       if (!from) throw new RummyError(400, `<${op}> needs a path`);
       if (op !== "rm" && !to)
         throw new RummyError(400, `<${op} path="…" to="…"/> needs a destination`);
-      if (hasScheme(from) || (to !== null && hasScheme(to))) {
-        const result =
-          op === "rm"
-            ? turn.store.rm({
-                runId: turn.runId,
-                ...(isGlob(from) ? { pattern: from } : { path: from }),
-                writer: "model",
-              })
-            : turn.store[op]({
-                runId: turn.runId,
-                from,
-                to: to!,
-                turn: turn.turn,
-                loopId: turn.loopId,
-                writer: "model",
-              });
-        if (!result.ok) throw new RummyError(result.status, result.error ?? `<${op}> failed`);
+      const onEntries = hasScheme(from) || (to !== null && hasScheme(to));
+      const matches = onEntries ? matchEntries(turn, from) : matchFiles(core, turn, from);
+      if (matches.length === 0)
+        throw new RummyError(404, `nothing matches ${from}${onEntries ? "" : " in the project"}`);
+      const steps = planSteps(op, from, to, matches);
+      if (wantsPreview(call)) {
         turn.store.set({
           runId: turn.runId,
           path: call.resultPath,
-          body: `${op} ${result.paths?.join(", ") ?? from}${to ? ` → ${to}` : ""}`,
+          body: `preview (nothing changed):\n${describe(op, steps)}`,
+          attributes: { preview: true, count: steps.length },
           writer: "system",
         });
         return;
       }
+      if (onEntries) return runOnEntries(op, steps, call, turn);
       if (!turn.projectRoot)
         throw new RummyError(400, "this project has no root, so files cannot be changed");
-      const source = confine(turn.projectRoot, from);
-      if (to !== null) confine(turn.projectRoot, to);
-      if (!existsSync(source)) throw new RummyError(404, `${from} does not exist`);
-      if (op !== "cp" && isReadonly(core, turn.projectId, from))
-        throw new RummyError(403, `${from} is readonly`);
-      if (to !== null && isReadonly(core, turn.projectId, to))
-        throw new RummyError(403, `${to} is readonly`);
+      for (const [source, target] of steps) {
+        confine(turn.projectRoot, source);
+        if (target !== null) confine(turn.projectRoot, target);
+        if (op !== "cp" && isReadonly(core, turn.projectId, source))
+          throw new RummyError(403, `${source} is readonly`);
+        if (target !== null && isReadonly(core, turn.projectId, target))
+          throw new RummyError(403, `${target} is readonly`);
+      }
       turn.store.set({
         runId: turn.runId,
         path: call.resultPath,
-        body: `${op} ${from}${to ? ` → ${to}` : ""}`,
+        body: describe(op, steps),
         state: "proposed",
-        attributes: { path: from, ...(to ? { to } : {}), file: true },
+        attributes: {
+          path: from,
+          ...(to ? { to } : {}),
+          file: true,
+          steps: steps.map(([a, b]) => (b === null ? [a] : [a, b])),
+        },
         writer: "plugin",
       });
     },
   });
   ctx.on<ProposalEvent>(ENGINE_EVENTS.proposalAccepted, (event) => {
     if (event.action !== op || event.attributes.file !== true) return;
-    fileOperation(
-      core,
-      event.projectId,
-      op,
-      String(event.attributes.path),
-      typeof event.attributes.to === "string" ? event.attributes.to : null,
-    );
+    const steps = Array.isArray(event.attributes.steps)
+      ? (event.attributes.steps as string[][])
+      : [[String(event.attributes.path), event.attributes.to]];
+    for (const [from, to] of steps)
+      fileOperation(core, event.projectId, op, String(from), typeof to === "string" ? to : null);
+  });
+}
+
+function matchEntries(turn: ToolContext, from: string): string[] {
+  if (!isGlob(from)) return turn.store.getOne({ runId: turn.runId }, from) ? [from] : [];
+  return turn.store
+    .get({ runId: turn.runId, pattern: from, includeBody: false })
+    .map((entry) => entry.path);
+}
+
+/** Files come from the project's file entries (the scan honors .gitignore and constraints); a plain path must exist on disk. */
+function matchFiles(core: RummyCore, turn: ToolContext, from: string): string[] {
+  if (!isGlob(from)) {
+    if (!turn.projectRoot) return [from];
+    return existsSync(confine(turn.projectRoot, from)) ? [from] : [];
+  }
+  return core.store
+    .get({ projectId: turn.projectId, pattern: from, scheme: "file", includeBody: false })
+    .map((entry) => entry.path);
+}
+
+function runOnEntries(
+  op: FileOperation,
+  steps: readonly OperationStep[],
+  call: ToolCall,
+  turn: ToolContext,
+): void {
+  for (const [from, to] of steps) {
+    const result =
+      op === "rm"
+        ? turn.store.rm({ runId: turn.runId, path: from, writer: "model" })
+        : turn.store[op]({
+            runId: turn.runId,
+            from,
+            to: to!,
+            turn: turn.turn,
+            loopId: turn.loopId,
+            writer: "model",
+          });
+    if (!result.ok) throw new RummyError(result.status, result.error ?? `<${op}> ${from} failed`);
+  }
+  turn.store.set({
+    runId: turn.runId,
+    path: call.resultPath,
+    body: describe(op, steps),
+    writer: "system",
   });
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { type FileConstraint, globMatch, type RummyCore } from "@rummy/core";
 import ignore, { type Ignore } from "ignore";
@@ -14,6 +14,12 @@ export interface ScanResult {
   readonly changed: string[];
   readonly removed: string[];
   unchanged: number;
+}
+
+/** The rules of one `.gitignore`, which apply to paths below `base` (project-relative, "" for the root). */
+interface IgnoreLayer {
+  readonly base: string;
+  readonly rules: Ignore;
 }
 
 /** What the scanner remembers per file, so an unchanged file costs a stat, not a read. */
@@ -33,8 +39,8 @@ export function constraintFor(
 
 /**
  * Brings the project's `file` entries in line with the disk: new and
- * changed files (by hash) are written, deleted ones removed. Honors the
- * root `.gitignore` (and always skips `.git`), `ignore` constraints, and
+ * changed files (by hash) are written, deleted ones removed. Honors every
+ * `.gitignore` (each relative to its directory; `.git` is always skipped), `ignore` constraints, and
  * size limits; binary files are recorded without a body.
  */
 export function scanProject(
@@ -45,11 +51,13 @@ export function scanProject(
   options: ScanOptions,
 ): ScanResult {
   const constraints = core.fileConstraints.list(projectId);
-  const rules: Ignore = ignore().add([".git", ".rummy-tmp"]);
-  const gitignore = join(root, ".gitignore");
-  if (existsSync(gitignore)) rules.add(readFileSync(gitignore, "utf8"));
   const found: string[] = [];
-  const walk = (dir: string) => {
+  const skipped = (rel: string, layers: readonly IgnoreLayer[], directory: boolean) =>
+    layers.some((layer) => {
+      const below = layer.base === "" ? rel : rel.slice(layer.base.length + 1);
+      return layer.rules.ignores(directory ? `${below}/` : below);
+    }) || constraintFor(constraints, rel)?.visibility === "ignore";
+  const walk = (dir: string, inherited: readonly IgnoreLayer[]) => {
     if (found.length >= options.maxFiles) return;
     let names: string[];
     try {
@@ -57,24 +65,27 @@ export function scanProject(
     } catch {
       return;
     }
+    // Each directory's .gitignore applies below it, relative to it, as git does.
+    const base = relative(root, dir).split(sep).join("/");
+    const layers = names.includes(".gitignore")
+      ? [...inherited, { base, rules: ignore().add(readFileSync(join(dir, ".gitignore"), "utf8")) }]
+      : inherited;
     for (const name of names) {
       const full = join(dir, name);
       const rel = relative(root, full).split(sep).join("/");
       const stat = lstatSync(full);
       if (stat.isSymbolicLink()) continue; // never follow links out of the project
       if (stat.isDirectory()) {
-        if (rules.ignores(`${rel}/`) || constraintFor(constraints, rel)?.visibility === "ignore")
-          continue;
-        walk(full);
+        if (skipped(rel, layers, true)) continue;
+        walk(full, layers);
       } else if (stat.isFile()) {
-        if (rules.ignores(rel) || constraintFor(constraints, rel)?.visibility === "ignore")
-          continue;
+        if (skipped(rel, layers, false)) continue;
         found.push(rel);
         if (found.length >= options.maxFiles) return;
       }
     }
   };
-  walk(root);
+  walk(root, [{ base: "", rules: ignore().add([".git", ".rummy-tmp"]) }]);
 
   const existing = new Map(
     core.store.get({ projectId, scheme: "file", includeBody: false }).map((e) => [e.path, e]),

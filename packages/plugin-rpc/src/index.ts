@@ -219,7 +219,7 @@ export default definePlugin({
 
     rpc("rm", {
       description:
-        "Remove an entry (or every match of a glob) from the run's view; content owned by the run goes with it.",
+        "Remove an entry (or every match of a glob) from the run's view; content owned by the run goes with it. Files on disk: tool/rm.",
       params: {
         run: runParam,
         path: {
@@ -248,8 +248,8 @@ export default definePlugin({
       rpc(verb, {
         description:
           verb === "cp"
-            ? "Copy an entry to a new path."
-            : "Rename an entry (copy, then remove the source).",
+            ? "Copy an entry to a new path. Files on disk: tool/cp."
+            : "Rename an entry (copy, then remove the source). Files on disk: tool/mv.",
         params: {
           run: runParam,
           from: { type: "string", required: true, maxLength: 2048, description: "source path" },
@@ -538,11 +538,14 @@ export default definePlugin({
     forwardEngineEvents(ctx);
 
     // Any registered tool is callable by its name, resolved when called (so tools loaded later count).
-    ctx.setRpcFallback((name) => {
+    // `tool/<name>` reaches a tool whose name a store verb already holds (set, get, rm, cp, mv):
+    // the verb changes entries only; the tool also changes files, through a proposal.
+    ctx.setRpcFallback((method) => {
+      const name = method.startsWith("tool/") ? method.slice("tool/".length) : method;
       const tool = core.tools.get(name);
       if (!tool) return undefined;
       return {
-        name,
+        name: method,
         owner: tool.owner,
         description: `Run the <${name}> tool as the client; recorded in the run's log like the model's commands.`,
         params: {
