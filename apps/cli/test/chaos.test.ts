@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RummyClient } from "@rummy/client";
 import { type FakeLlm, startFakeLlm } from "@rummy/testing";
+import { killPoints, randomKills } from "./chaos-suite.js";
 import { startServe, tempHome } from "./helpers.js";
 
 let home: string;
@@ -165,4 +166,14 @@ test("kill -9 while the model is answering: the run is marked interrupted and a 
   } finally {
     await server.stop();
   }
+});
+
+test("kill -9 at seeded random points (mid-stream, mid-dispatch, proposal pending): nothing acknowledged is lost, every run continues", async (t) => {
+  const points = killPoints(3, 20261125);
+  const report = await randomKills({ home, llm, env, points });
+  t.diagnostic(JSON.stringify(report));
+  assert.equal(report.kills, 3);
+  assert.equal(report.lost, 0);
+  assert.equal(report.runsContinued, 3);
+  assert.ok(report.acknowledged > 0, "the client's writes raced the kills");
 });

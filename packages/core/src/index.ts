@@ -13,7 +13,7 @@ export {
   type PluginSource,
   RummyCore,
 } from "./core.js";
-export { badRequest, errorMessage, notFound, RummyError } from "./errors.js";
+export { badRequest, errorMessage, notFound, RummyError, storageFailure } from "./errors.js";
 export {
   DEFAULT_PRIORITY,
   type EventHandler,

@@ -9,6 +9,7 @@ import {
   RpcParamsError,
   type RpcSession,
   RummyError,
+  storageFailure,
   type RummyCore,
   validateParams,
 } from "@rummy/core";
@@ -345,9 +346,10 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         problems: error.problems,
       });
     }
-    if (error instanceof RummyError) {
-      return createJSONRPCErrorResponse(id, RPC_ERRORS.application, error.message, {
-        status: error.status,
+    const refusal = error instanceof RummyError ? error : storageFailure(error);
+    if (refusal) {
+      return createJSONRPCErrorResponse(id, RPC_ERRORS.application, refusal.message, {
+        status: refusal.status,
       });
     }
     // Unexpected failures: the message only, never a stack; the details go to the server log.

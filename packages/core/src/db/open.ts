@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { errorMessage, RummyError } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
 
 /** The better-sqlite3 handle. Internal: the core's public types never name it. */
@@ -19,14 +20,28 @@ export interface OpenOptions {
  * migration applied before anything else touches it.
  */
 export function openDatabase(options: OpenOptions): Db {
-  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path, { readonly: options.readonly ?? false });
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
-  if (!options.readonly) migrate(db);
-  return db;
+  let db: Db | undefined;
+  try {
+    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+    db = new Database(options.path, { readonly: options.readonly ?? false });
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    if (!options.readonly) migrate(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    // A read-only folder, a full disk, or no permission: say where and what to fix.
+    if (/^(SQLITE_|EROFS|EACCES|EPERM|ENOSPC)/.test(code))
+      throw new RummyError(
+        503,
+        `cannot open the database ${options.path} for writing (${code}: ${errorMessage(error)}); check that its folder is writable and has free space`,
+        { code },
+      );
+    throw error;
+  }
 }
 
 function migrate(db: Db): void {
