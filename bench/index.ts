@@ -4,6 +4,7 @@
  * with the machine they came from.
  */
 import { writeFileSync } from "node:fs";
+import { benchLoad } from "./load.js";
 import { benchRpc } from "./rpc.js";
 import { benchStore } from "./store.js";
 import { benchStream } from "./stream.js";
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   turn: () => benchTurn(),
   rpc: () => benchRpc(),
   stream: () => benchStream(),
+  load: () => benchLoad(),
 };
 
 const only = process.argv.slice(2);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { type AddressInfo, isIP } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
   errorMessage,
   type NotificationTarget,
@@ -65,6 +66,8 @@ interface Connection {
   readonly socket: WebSocket;
   readonly session: RpcSession;
   readonly inflight: Set<AbortController>;
+  /** Frames waiting for this turn's flush. */
+  readonly outbox: string[];
   authorized: boolean;
   alive: boolean;
 }
@@ -106,6 +109,8 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   wss.on("error", (error) => core.log.error(`server error: ${errorMessage(error)}`));
   const address = wss.address() as AddressInfo;
 
+  const status = registerStatus(core, () => connections.size);
+
   const detachSink = core.rpc.attachSink((method, params, target) => {
     const frame = JSON.stringify(createJSONRPCNotification(method, params));
     for (const conn of connections.values()) {
@@ -142,6 +147,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         clientInfo: null,
       },
       inflight: new Set(),
+      outbox: [],
       authorized: !token || presentedToken(request) === token,
       alive: true,
     };
@@ -363,11 +369,32 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
     );
   }
 
+  /**
+   * Frames leave in order through a per-connection outbox flushed once per
+   * turn of the event loop, with the socket corked: a burst (a streamed
+   * reply fanned out to every client of a project) costs one write per
+   * connection instead of one per frame.
+   */
   function send(conn: Connection, frame: string): void {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
-    conn.socket.send(frame, (error) => {
-      if (error) core.log.debug(`send to ${conn.session.connectionId} failed: ${error.message}`);
-    });
+    conn.outbox.push(frame);
+    if (conn.outbox.length === 1) setImmediate(flush, conn);
+  }
+
+  function flush(conn: Connection): void {
+    const frames = conn.outbox.splice(0);
+    if (conn.socket.readyState !== conn.socket.OPEN) return;
+    const raw = (conn.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    raw?.cork();
+    try {
+      for (const frame of frames)
+        conn.socket.send(frame, (error) => {
+          if (error)
+            core.log.debug(`send to ${conn.session.connectionId} failed: ${error.message}`);
+        });
+    } finally {
+      raw?.uncork();
+    }
   }
 
   const url = `ws://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
@@ -379,6 +406,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
     close: async () => {
       clearInterval(heartbeat);
       detachSink();
+      status.close();
       for (const conn of connections.values()) {
         for (const controller of conn.inflight) controller.abort(new Error("server closing"));
         conn.socket.terminate();
@@ -454,4 +482,58 @@ function numberFrom(raw: string | undefined, name: string, fallback: number): nu
   if (!Number.isInteger(n) || n < 0)
     throw new RummyError(400, `${name}=${JSON.stringify(raw)}: expected a whole number`);
   return n;
+}
+
+/**
+ * `rummy/status`: what an operator watches — uptime, connections, memory and
+ * the event loop's delay (p50/p99/max over the window since the last reset),
+ * the measure of whether the server keeps up with its clients.
+ */
+function registerStatus(core: RummyCore, connections: () => number): { close(): void } {
+  const resolutionMs = 10;
+  const delay = monitorEventLoopDelay({ resolution: resolutionMs });
+  delay.enable();
+  let windowStart = Date.now();
+  // The histogram records whole sampling intervals; the delay is what exceeds the interval.
+  const ms = (ns: number) => Math.round(Math.max(0, ns / 1e6 - resolutionMs) * 100) / 100;
+  let unregister = () => {};
+  if (!core.rpc.get("rummy/status"))
+    unregister = core.rpc.register(
+      "rummy/status",
+      {
+        description:
+          "Server status: { uptimeSeconds, connections, memoryMb: { rss, heapUsed }, eventLoopDelayMs: { p50, p99, max, windowSeconds } }; reset starts a new delay window.",
+        requiresInit: false,
+        params: { reset: { type: "boolean", description: "start a new event-loop delay window" } },
+        handler: (params: { reset?: boolean }) => {
+          const memory = process.memoryUsage();
+          const result = {
+            uptimeSeconds: Math.round(process.uptime()),
+            connections: connections(),
+            memoryMb: {
+              rss: Math.round(memory.rss / 1048576),
+              heapUsed: Math.round(memory.heapUsed / 1048576),
+            },
+            eventLoopDelayMs: {
+              p50: ms(delay.percentile(50)),
+              p99: ms(delay.percentile(99)),
+              max: ms(delay.max),
+              windowSeconds: Math.round((Date.now() - windowStart) / 100) / 10,
+            },
+          };
+          if (params.reset) {
+            delay.reset();
+            windowStart = Date.now();
+          }
+          return result;
+        },
+      },
+      "server",
+    );
+  return {
+    close() {
+      delay.disable();
+      unregister();
+    },
+  };
 }

@@ -360,3 +360,24 @@ describe("notifications", () => {
     b.close();
   });
 });
+
+describe("status", () => {
+  test("rummy/status reports connections, memory and the event loop's delay; reset opens a new window", async () => {
+    const c = await raw();
+    const ask = async (params: Record<string, unknown>) => {
+      c.send(JSON.stringify({ jsonrpc: "2.0", id: "s", method: "rummy/status", params }));
+      return (await c.next()).result;
+    };
+    // Block the loop for 120 ms: the delay window must see it.
+    const until = Date.now() + 120;
+    while (Date.now() < until);
+    await new Promise((r) => setTimeout(r, 30));
+    const before = await ask({ reset: true });
+    assert.ok(before.connections >= 1);
+    assert.ok(before.memoryMb.rss > 0);
+    assert.ok(before.eventLoopDelayMs.max >= 100, `max ${before.eventLoopDelayMs.max}`);
+    const fresh = await ask({});
+    assert.ok(fresh.eventLoopDelayMs.max < 100, "the blocked stretch is in the old window");
+    c.close();
+  });
+});

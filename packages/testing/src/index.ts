@@ -8,3 +8,10 @@ export {
   startFakeLlm,
 } from "./fake-llm.js";
 export { type RummyHarness, type RummyHarnessOptions, startRummy } from "./harness.js";
+export {
+  driveLoad,
+  type LoadOptions,
+  type LoadReport,
+  loadModel,
+  percentile,
+} from "./load.js";

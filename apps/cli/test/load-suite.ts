@@ -1,0 +1,93 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { RummyClient } from "@rummy/client";
+import { driveLoad, type LoadReport, loadModel, percentile, startFakeLlm } from "@rummy/testing";
+import { startServe, tempHome } from "./helpers.js";
+
+export interface ServerStatus {
+  connections: number;
+  memoryMb: { rss: number; heapUsed: number };
+  eventLoopDelayMs: { p50: number; p99: number; max: number; windowSeconds: number };
+}
+
+export interface LoadResult {
+  readonly load: LoadReport;
+  /** `getRun` round trips on an idle server, in the same run: the baseline. */
+  readonly idleLatenciesMs: readonly number[];
+  readonly idleStatus: ServerStatus;
+  readonly loadStatus: ServerStatus;
+}
+
+/**
+ * Starts the real `rummy serve` (its own process, so its event loop is
+ * measured alone) against the fake LLM, measures an idle baseline, then
+ * drives N clients × M runs and reads the server's own status.
+ */
+export async function measureLoad(clients: number, runsPerClient: number): Promise<LoadResult> {
+  const { home, cleanup } = tempHome();
+  // A small project of its own: the home (with the database) is not what the runs look at.
+  const project = join(home, "project");
+  mkdirSync(join(project, "src"), { recursive: true });
+  writeFileSync(join(project, "README.md"), "# load\n");
+  writeFileSync(join(project, "src", "index.ts"), "export const answer = 42;\n");
+  const llm = await startFakeLlm({ handler: loadModel });
+  const server = await startServe(home, ["--port", "0"], {
+    OPENAI_BASE_URL: llm.url,
+    OPENAI_API_KEY: "sk-test",
+    RUMMY_MODEL_fake: "openai/fake-model",
+    RUMMY_RETRY_ATTEMPTS: "1",
+  });
+  try {
+    const probe = await RummyClient.connect(server.url);
+    await probe.hello("load", project);
+    // A finished run to read, so the idle baseline does the same work as the load probes.
+    const warm = await driveLoad({
+      url: server.url,
+      projectRoot: project,
+      clients: 1,
+      runsPerClient: 1,
+      model: "fake",
+    });
+    if (warm.completed !== 1) throw new Error("the warm-up run did not complete");
+    await probe.call("rummy/status", { reset: true });
+    const idleLatenciesMs: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const start = performance.now();
+      await probe.call("getRun", { run: "load_0_0" });
+      idleLatenciesMs.push(performance.now() - start);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const idleStatus = await probe.call<ServerStatus>("rummy/status", { reset: true });
+    const load = await driveLoad({
+      url: server.url,
+      projectRoot: project,
+      clients,
+      runsPerClient,
+      model: "fake",
+    });
+    const loadStatus = await probe.call<ServerStatus>("rummy/status", { reset: true });
+    await probe.close();
+    return { load, idleLatenciesMs, idleStatus, loadStatus };
+  } finally {
+    await server.stop();
+    await llm.close();
+    cleanup();
+  }
+}
+
+export function summarize(result: LoadResult): Record<string, number> {
+  const { load, idleLatenciesMs, idleStatus, loadStatus } = result;
+  return {
+    runs: load.runs,
+    completed: load.completed,
+    lost: load.lost,
+    calls: load.latenciesMs.length,
+    idleP50: percentile(idleLatenciesMs, 50),
+    loadP50: percentile(load.latenciesMs, 50),
+    loadP99: percentile(load.latenciesMs, 99),
+    idleLoopP99: idleStatus.eventLoopDelayMs.p99,
+    loadLoopP99: loadStatus.eventLoopDelayMs.p99,
+    loadLoopMax: loadStatus.eventLoopDelayMs.max,
+    runsPerSecond: load.runs / (load.durationMs / 1000),
+  };
+}
