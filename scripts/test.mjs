@@ -7,8 +7,9 @@ import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const long = process.env.RUMMY_LONG === "1";
 const only = process.argv.slice(2);
+// Naming a long suite (`pnpm test chaos.long`) runs it without RUMMY_LONG.
+const long = process.env.RUMMY_LONG === "1" || only.some((o) => o.includes(".long"));
 
 function collect(dir, out) {
   let names;

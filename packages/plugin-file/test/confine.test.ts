@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -10,9 +11,10 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { after, before, test } from "node:test";
 import { RummyError } from "@rummy/core";
+import fc from "fast-check";
 import { atomicWrite, confine } from "../src/index.js";
 
 let base: string;
@@ -63,4 +65,46 @@ test("atomic writes replace content whole and leave no temp files", () => {
     readdirSync(join(root, "src")).filter((f) => f.includes("rummy-tmp")),
     [],
   );
+});
+
+test("property: any path built from escape pieces resolves inside the project or is a 403", () => {
+  const piece = fc.constantFrom(
+    "..",
+    ".",
+    "src",
+    "linkdir",
+    "link.txt",
+    "proj-evil",
+    "outside",
+    "secret.txt",
+    "",
+    "a\u0000b",
+    "%2e%2e",
+    "..\\..",
+    "~",
+  );
+  let tried = 0;
+  let refusedCount = 0;
+  fc.assert(
+    fc.property(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.boolean(), (parts, absolute) => {
+      tried++;
+      const requested = (absolute ? "/" : "") + parts.join("/");
+      let resolved: string;
+      try {
+        resolved = confine(root, requested);
+      } catch (error) {
+        assert.ok(error instanceof RummyError && error.status === 403, String(error));
+        refusedCount++;
+        return;
+      }
+      // Where it really lands: the deepest existing part, symlinks followed, must be inside.
+      let probe = resolved;
+      while (!existsSync(probe)) probe = dirname(probe);
+      const rel = relative(realpathSync(root), realpathSync(probe));
+      assert.ok(!rel.startsWith("..") && !isAbsolute(rel), `${requested} → ${resolved} (${rel})`);
+    }),
+    { numRuns: 2000, seed: 42 },
+  );
+  assert.equal(tried, 2000);
+  assert.ok(refusedCount > 0 && refusedCount < tried, "both outcomes were exercised");
 });
