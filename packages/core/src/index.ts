@@ -32,6 +32,7 @@ export {
   logPathToDataBase,
   schemeOf,
   schemePath,
+  slugOf,
 } from "./paths.js";
 export {
   definePlugin,
@@ -72,7 +73,6 @@ export {
   AgentEngine,
   ENGINE_CONFIG,
   renderEntry,
-  slugOf,
   type TurnContext,
   type Verdict,
   type VerdictContext,
@@ -88,6 +88,9 @@ export {
   asProviderError,
   attemptError,
   classifyHttpError,
+  contextLengthFromModels,
+  HTTP_PROVIDER_CONFIG,
+  httpCallOptions,
   idleTimeout,
   parseNdjson,
   parseSse,
@@ -151,6 +154,7 @@ export {
   type LoopFlags,
   type Mode,
   readToolDoc,
+  recordModelEntry,
   section,
   stripRationale,
   type Tool,

@@ -84,3 +84,14 @@ export function schemePath(
   if (raw) return raw.startsWith(`${scheme}://`) ? raw : `${scheme}://${raw.replace(/^\/+/, "")}`;
   return `${scheme}://${slug(text.split(/\s+/).slice(0, 6).join(" "))}`;
 }
+
+/** A path-safe slug of a text (lowercase words joined by `_`, at most 48 characters). */
+export function slugOf(text: string): string {
+  const slug = String(text)
+    .toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, "")
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .slice(0, 48);
+  return slug || "x";
+}

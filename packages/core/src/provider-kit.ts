@@ -1,3 +1,4 @@
+import type { ConfigSpec, ConfigValues } from "./config.js";
 import { ProviderError } from "./provider.js";
 
 /**
@@ -301,4 +302,74 @@ export function streamError(
     "incomplete",
     `${provider}'s stream broke off: ${(error as Error).message}`,
   );
+}
+
+/** Timeout and retry settings every HTTP provider reads, with one default each. */
+export const HTTP_PROVIDER_CONFIG: readonly ConfigSpec[] = [
+  {
+    key: "RUMMY_FETCH_TIMEOUT",
+    type: "integer",
+    default: 60_000,
+    min: 1000,
+    max: 3_600_000,
+    description: "longest silence (ms) from a provider before the attempt is abandoned",
+  },
+  {
+    key: "RUMMY_RETRY_ATTEMPTS",
+    type: "integer",
+    default: 4,
+    min: 1,
+    max: 20,
+    description: "attempts per provider call, the first included",
+  },
+  {
+    key: "RUMMY_RETRY_DEADLINE",
+    type: "integer",
+    default: 120_000,
+    min: 0,
+    max: 3_600_000,
+    description: "no retry starts later than this (ms) after the first attempt",
+  },
+];
+
+/** The idle timeout and retry options from values read with `HTTP_PROVIDER_CONFIG`. */
+export function httpCallOptions(values: ConfigValues): {
+  idleTimeoutMs: number;
+  retry: { maxAttempts: number; deadlineMs: number };
+} {
+  return {
+    idleTimeoutMs: values.RUMMY_FETCH_TIMEOUT as number,
+    retry: {
+      maxAttempts: values.RUMMY_RETRY_ATTEMPTS as number,
+      deadlineMs: values.RUMMY_RETRY_DEADLINE as number,
+    },
+  };
+}
+
+/**
+ * A model's context window from an OpenAI-style `GET /models` listing
+ * (`context_length` or `context_window`); null when the listing does not say.
+ */
+export async function contextLengthFromModels(
+  provider: string,
+  url: string,
+  headers: Record<string, string>,
+  model: string,
+  secrets: readonly (string | undefined)[],
+  signal?: AbortSignal,
+): Promise<number | null> {
+  const response = await fetch(url, { headers, ...(signal ? { signal } : {}) });
+  if (!response.ok)
+    throw classifyHttpError(
+      provider,
+      response.status,
+      await response.text(),
+      response.headers,
+      secrets,
+    );
+  const list = (await response.json()) as {
+    data?: { id: string; context_length?: number; context_window?: number }[];
+  };
+  const found = list.data?.find((m) => m.id === model);
+  return found?.context_length ?? found?.context_window ?? null;
 }

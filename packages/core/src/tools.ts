@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { badRequest } from "./errors.js";
+import { badRequest, RummyError } from "./errors.js";
+import { schemePath, slugOf } from "./paths.js";
 import type { EntryStore } from "./store.js";
 
 export type Mode = "ask" | "act";
@@ -117,4 +118,37 @@ export function section(
     )
     .join("");
   return body ? `<${tag}${attrs}>\n${body}\n</${tag}>` : `<${tag}${attrs}/>`;
+}
+
+/**
+ * The body of an entry-recording tool (`<known>`, `<unknown>`): writes the
+ * model's entry at `scheme://<path>` (a slug of the body when the call names
+ * no path), visible, and points the command's log entry at it rather than
+ * repeating the body there. Returns the entry's path.
+ */
+export function recordModelEntry(
+  call: ToolCall,
+  turn: ToolContext,
+  scheme: string,
+  body: string,
+): string {
+  const path = schemePath(scheme, call.attributes.path, body, slugOf);
+  const result = turn.store.set({
+    runId: turn.runId,
+    path,
+    body,
+    state: "resolved",
+    visibility: "visible",
+    turn: turn.turn,
+    loopId: turn.loopId,
+    writer: "model",
+  });
+  if (!result.ok) throw new RummyError(result.status, result.error ?? `could not write ${path}`);
+  turn.store.set({
+    runId: turn.runId,
+    path: call.resultPath,
+    attributes: { path },
+    writer: "system",
+  });
+  return path;
 }

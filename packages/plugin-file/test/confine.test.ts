@@ -86,23 +86,27 @@ test("property: any path built from escape pieces resolves inside the project or
   let tried = 0;
   let refusedCount = 0;
   fc.assert(
-    fc.property(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.boolean(), (parts, absolute) => {
-      tried++;
-      const requested = (absolute ? "/" : "") + parts.join("/");
-      let resolved: string;
-      try {
-        resolved = confine(root, requested);
-      } catch (error) {
-        assert.ok(error instanceof RummyError && error.status === 403, String(error));
-        refusedCount++;
-        return;
-      }
-      // Where it really lands: the deepest existing part, symlinks followed, must be inside.
-      let probe = resolved;
-      while (!existsSync(probe)) probe = dirname(probe);
-      const rel = relative(realpathSync(root), realpathSync(probe));
-      assert.ok(!rel.startsWith("..") && !isAbsolute(rel), `${requested} → ${resolved} (${rel})`);
-    }),
+    fc.property(
+      fc.array(piece, { minLength: 1, maxLength: 6 }),
+      fc.boolean(),
+      (parts, absolute) => {
+        tried++;
+        const requested = (absolute ? "/" : "") + parts.join("/");
+        let resolved: string;
+        try {
+          resolved = confine(root, requested);
+        } catch (error) {
+          assert.ok(error instanceof RummyError && error.status === 403, String(error));
+          refusedCount++;
+          return;
+        }
+        // Where it really lands: the deepest existing part, symlinks followed, must be inside.
+        let probe = resolved;
+        while (!existsSync(probe)) probe = dirname(probe);
+        const rel = relative(realpathSync(root), realpathSync(probe));
+        assert.ok(!rel.startsWith("..") && !isAbsolute(rel), `${requested} → ${resolved} (${rel})`);
+      },
+    ),
     { numRuns: 2000, seed: 42 },
   );
   assert.equal(tried, 2000);

@@ -1,10 +1,9 @@
 import {
   type Entry,
   readToolDoc,
+  recordModelEntry,
   RummyError,
   section,
-  schemePath,
-  slugOf,
   type TurnContext,
   definePlugin,
 } from "@rummy/core";
@@ -49,25 +48,7 @@ export default definePlugin({
             `this fact is ${tokens} tokens, over the limit of ${maxTokens}: split it into smaller facts at separate known:// paths`,
           );
         }
-        const path = schemePath("known", call.attributes.path, body, slugOf);
-        const result = turn.store.set({
-          runId: turn.runId,
-          path,
-          body,
-          state: "resolved",
-          visibility: "visible",
-          turn: turn.turn,
-          loopId: turn.loopId,
-          writer: "model",
-        });
-        if (!result.ok)
-          throw new RummyError(result.status, result.error ?? "could not record the fact");
-        turn.store.set({
-          runId: turn.runId,
-          path: call.resultPath,
-          attributes: { path },
-          writer: "system",
-        });
+        recordModelEntry(call, turn, "known", body);
       },
     });
     ctx.filter<string, TurnContext>(

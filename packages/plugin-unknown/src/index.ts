@@ -1,9 +1,8 @@
 import {
   readToolDoc,
+  recordModelEntry,
   RummyError,
   section,
-  schemePath,
-  slugOf,
   type TurnContext,
   definePlugin,
 } from "@rummy/core";
@@ -25,25 +24,7 @@ export default definePlugin({
       handler(call, turn) {
         const body = call.body.trim();
         if (!body) throw new RummyError(400, "<unknown> needs the question as its body");
-        const path = schemePath("unknown", call.attributes.path, body, slugOf);
-        const result = turn.store.set({
-          runId: turn.runId,
-          path,
-          body,
-          state: "resolved",
-          visibility: "visible",
-          turn: turn.turn,
-          loopId: turn.loopId,
-          writer: "model",
-        });
-        if (!result.ok)
-          throw new RummyError(result.status, result.error ?? "could not record the question");
-        turn.store.set({
-          runId: turn.runId,
-          path: call.resultPath,
-          attributes: { path },
-          writer: "system",
-        });
+        recordModelEntry(call, turn, "unknown", body);
       },
     });
     ctx.filter<string, TurnContext>(

@@ -4,6 +4,8 @@ import {
   type CompletionResult,
   classifyHttpError,
   definePlugin,
+  HTTP_PROVIDER_CONFIG,
+  httpCallOptions,
   idleTimeout,
   type Provider,
   ProviderError,
@@ -164,22 +166,7 @@ export default definePlugin({
         default: "",
         description: "Ollama host (host:port), used when OLLAMA_BASE_URL is unset",
       },
-      {
-        key: "RUMMY_FETCH_TIMEOUT",
-        type: "integer",
-        default: 120_000,
-        min: 1000,
-        max: 3_600_000,
-        description: "longest silence (ms) from the model",
-      },
-      {
-        key: "RUMMY_RETRY_ATTEMPTS",
-        type: "integer",
-        default: 4,
-        min: 1,
-        max: 20,
-        description: "attempts per call",
-      },
+      ...HTTP_PROVIDER_CONFIG,
     ]);
     const host = c.OLLAMA_HOST as string;
     const baseUrl =
@@ -188,8 +175,7 @@ export default definePlugin({
     ctx.registerProvider(
       ollamaProvider({
         baseUrl,
-        idleTimeoutMs: c.RUMMY_FETCH_TIMEOUT as number,
-        retry: { maxAttempts: c.RUMMY_RETRY_ATTEMPTS as number },
+        ...httpCallOptions(c),
       }),
     );
   },

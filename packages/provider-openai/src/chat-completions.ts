@@ -5,6 +5,7 @@ import {
   type CompletionResult,
   type CompletionUsage,
   classifyHttpError,
+  contextLengthFromModels,
   idleTimeout,
   type Provider,
   ProviderError,
@@ -109,25 +110,8 @@ export function chatCompletionsProvider(options: ChatCompletionsOptions): Provid
     },
     contextLength:
       options.contextLength ??
-      (async (model, signal) => {
-        const response = await fetch(`${base}/models`, {
-          headers: headers(),
-          ...(signal ? { signal } : {}),
-        });
-        if (!response.ok)
-          throw classifyHttpError(
-            options.name,
-            response.status,
-            await response.text(),
-            response.headers,
-            secrets,
-          );
-        const list = (await response.json()) as {
-          data?: { id: string; context_length?: number; context_window?: number }[];
-        };
-        const found = list.data?.find((m) => m.id === model);
-        return found?.context_length ?? found?.context_window ?? null;
-      }),
+      ((model, signal) =>
+        contextLengthFromModels(options.name, `${base}/models`, headers(), model, secrets, signal)),
   };
 }
 

@@ -1,5 +1,12 @@
-import { classifyHttpError, type ConfigSpec, definePlugin, type Provider } from "@rummy/core";
-import { chatCompletionsProvider, HTTP_PROVIDER_CONFIG } from "@rummy/provider-openai";
+import {
+  classifyHttpError,
+  type ConfigSpec,
+  definePlugin,
+  HTTP_PROVIDER_CONFIG,
+  httpCallOptions,
+  type Provider,
+} from "@rummy/core";
+import { chatCompletionsProvider } from "@rummy/provider-openai";
 
 export interface OpenRouterOptions {
   readonly baseUrl: string;
@@ -86,11 +93,7 @@ export default definePlugin({
         apiKey: ctx.env.OPENROUTER_API_KEY,
         referer: c.RUMMY_HTTP_REFERER as string,
         title: c.RUMMY_X_TITLE as string,
-        idleTimeoutMs: c.RUMMY_FETCH_TIMEOUT as number,
-        retry: {
-          maxAttempts: c.RUMMY_RETRY_ATTEMPTS as number,
-          deadlineMs: c.RUMMY_RETRY_DEADLINE as number,
-        },
+        ...httpCallOptions(c),
       }),
     );
   },

@@ -4,6 +4,9 @@ import {
   type CompletionResult,
   classifyHttpError,
   definePlugin,
+  contextLengthFromModels,
+  HTTP_PROVIDER_CONFIG,
+  httpCallOptions,
   idleTimeout,
   type Provider,
   ProviderError,
@@ -147,25 +150,8 @@ export function xaiProvider(options: XaiOptions): Provider {
         ...(request.signal ? { signal: request.signal } : {}),
       });
     },
-    async contextLength(model, signal) {
-      const response = await fetch(`${base}/models`, {
-        headers: headers(),
-        ...(signal ? { signal } : {}),
-      });
-      if (!response.ok)
-        throw classifyHttpError(
-          "xai",
-          response.status,
-          await response.text(),
-          response.headers,
-          secrets,
-        );
-      const list = (await response.json()) as {
-        data?: { id: string; context_length?: number; context_window?: number }[];
-      };
-      const found = list.data?.find((m) => m.id === model);
-      return found?.context_length ?? found?.context_window ?? null;
-    },
+    contextLength: (model, signal) =>
+      contextLengthFromModels("xai", `${base}/models`, headers(), model, secrets, signal),
   };
 }
 
@@ -224,29 +210,13 @@ export default definePlugin({
         default: "https://api.x.ai/v1",
         description: "xAI API base URL",
       },
-      {
-        key: "RUMMY_FETCH_TIMEOUT",
-        type: "integer",
-        default: 120_000,
-        min: 1000,
-        max: 3_600_000,
-        description: "longest silence (ms) from the model",
-      },
-      {
-        key: "RUMMY_RETRY_ATTEMPTS",
-        type: "integer",
-        default: 4,
-        min: 1,
-        max: 20,
-        description: "attempts per call",
-      },
+      ...HTTP_PROVIDER_CONFIG,
     ]);
     ctx.registerProvider(
       xaiProvider({
         baseUrl: c.XAI_BASE_URL as string,
         apiKey: ctx.env.XAI_API_KEY,
-        idleTimeoutMs: c.RUMMY_FETCH_TIMEOUT as number,
-        retry: { maxAttempts: c.RUMMY_RETRY_ATTEMPTS as number },
+        ...httpCallOptions(c),
       }),
     );
   },

@@ -18,6 +18,7 @@ import {
 } from "./api.js";
 import type { ParsedCommand } from "./parser-api.js";
 import { parseModelOutput } from "./parser.js";
+import { slugOf } from "../paths.js";
 
 /** The engine's limits, read from the environment and validated at boot. */
 export const ENGINE_CONFIG: readonly ConfigSpec[] = [
@@ -1142,16 +1143,6 @@ export function renderEntry(core: RummyCore, entry: Entry): string {
   }
   const render = scheme?.render.visible;
   return render ? render(entry) : entry.body;
-}
-
-export function slugOf(text: string): string {
-  const slug = String(text)
-    .toLowerCase()
-    .replace(/^[a-z][a-z0-9+.-]*:\/\//, "")
-    .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "")
-    .slice(0, 48);
-  return slug || "x";
 }
 
 function abortReason(signal: AbortSignal): string {
