@@ -144,9 +144,11 @@ export function recordModelEntry(
     writer: "model",
   });
   if (!result.ok) throw new RummyError(result.status, result.error ?? `could not write ${path}`);
+  // The body lives at the entry; the log keeps a one-line reference, so the context holds it once.
   turn.store.set({
     runId: turn.runId,
     path: call.resultPath,
+    body: `wrote ${path}`,
     attributes: { path },
     writer: "system",
   });

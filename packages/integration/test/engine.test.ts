@@ -94,6 +94,9 @@ describe("whole loops", () => {
     const user2 = second!.body.messages[1].content as string;
     assert.match(user2, /<context entries="\d+">[\s\S]*path="known:\/\/db"[\s\S]*PostgreSQL 16/);
     assert.match(user2, /<unknowns open="1">[\s\S]*Which minor version\?/);
+    // Each fact is in the context once: the log refers to it instead of repeating it.
+    assert.equal(user2.split("PostgreSQL 16").length - 1, 1, "the fact appears once");
+    assert.match(user2, /action="known" path="known:\/\/db"[^>]*>\nwrote known:\/\/db\n/);
     assert.match(user2, /<log>[\s\S]*action="update"/);
     assert.match(user2, /<prompt mode="ask">\nWhat database does the app use\?\n<\/prompt>/);
     assert.match(user2, /<budget turn="2" tokens_used="\d+"/);

@@ -125,6 +125,10 @@ describe("run lifecycle over the wire", () => {
       "run/proposal",
       (p) => p.run === "asks",
     );
+    const toast = client.waitFor<{ run: string; level: string; text: string }>(
+      "ui/notify",
+      (n) => n.run === "asks",
+    );
     const done = terminal("asks");
     await client.call("set", {
       path: "run://asks",
@@ -135,6 +139,9 @@ describe("run lifecycle over the wire", () => {
       proposed: [p],
     } = await proposed;
     assert.equal(p!.action, "ask_user");
+    const notice = await toast;
+    assert.equal(notice.level, "info");
+    assert.equal(notice.text, `asks waits for your decision: <ask_user> ${p!.path}`);
     const resolved = await client.call<{ ok: boolean }>("set", {
       run: "asks",
       path: p!.path,
@@ -218,6 +225,10 @@ describe("run lifecycle over the wire", () => {
   test("cancel through set run:// {state: cancelled}", async () => {
     r.llm.enqueue({ fail: "hang" });
     const done = terminal("stopme");
+    const toast = client.waitFor<{ run: string; level: string; text: string }>(
+      "ui/notify",
+      (n) => n.run === "stopme",
+    );
     await client.call("set", {
       path: "run://stopme",
       body: "q",
@@ -226,6 +237,9 @@ describe("run lifecycle over the wire", () => {
     await new Promise((res) => setTimeout(res, 50));
     await client.call("set", { path: "run://stopme", state: "cancelled" });
     assert.equal((await done).status, 499);
+    const notice = await toast;
+    assert.equal(notice.level, "warn");
+    assert.match(notice.text, /^stopme ended 499/);
   });
 
   test("notifications reach only connections of the run's project", async () => {

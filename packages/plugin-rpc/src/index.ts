@@ -1,7 +1,6 @@
 import { isAbsolute } from "node:path";
 import {
   ENGINE_EVENTS,
-  type Engine,
   type EntryState,
   type Entry,
   isGlob,
@@ -530,7 +529,11 @@ export default definePlugin({
         {},
       ],
       ["ui/render", "Streaming output for display: { run, turn, text }.", {}],
-      ["ui/notify", "A short message for the user: { run?, level, text }.", {}],
+      [
+        "ui/notify",
+        "A short message for the user: { run?, level: info | warn | error, text } — a proposal waiting for a decision, a run that ended with an error.",
+        {},
+      ],
     ];
     for (const [name, description, params] of notifications)
       ctx.registerNotification(name, { description, params });
@@ -637,7 +640,7 @@ async function dispatchSet(
     const current = core.store.getOne({ runId: run.id }, params.path);
     if (current?.state === "proposed" && params.state !== "proposed") {
       const decision = params.state === "resolved" ? "accept" : "reject";
-      const result = await engineOf(core).resolve(run.id, params.path, {
+      const result = await core.engine.resolve(run.id, params.path, {
         decision,
         ...(params.body !== undefined ? { body: params.body } : {}),
         ...(params.attributes !== undefined ? { attributes: params.attributes } : {}),
@@ -679,7 +682,7 @@ async function dispatchRunSet(
         `set run://${alias}: only state "cancelled" can be set on a run (to cancel it)`,
       );
     }
-    await engineOf(core).cancel(existing.id, params.outcome ?? "cancelled by client");
+    await core.engine.cancel(existing.id, params.outcome ?? "cancelled by client");
     return { ok: true, alias };
   }
   if (!existing && params.state !== undefined)
@@ -702,7 +705,7 @@ async function dispatchRunSet(
   const flags: Record<string, boolean> = {};
   for (const flag of RUN_FLAGS) if (attrs[flag] !== undefined) flags[flag] = attrs[flag] === true;
   const prompt = params.body ?? "";
-  const engine = engineOf(core);
+  const engine = core.engine;
 
   if (existing && attrs.fork === true) {
     const child = engine.fork(existing.id, typeof attrs.as === "string" ? attrs.as : undefined);
@@ -729,16 +732,6 @@ async function dispatchRunSet(
     ),
   });
   return { ok: true, alias: run.alias };
-}
-
-function engineOf(core: RummyCore): Engine {
-  const engine = (core as unknown as { engine?: Engine }).engine;
-  if (!engine)
-    throw new RummyError(
-      503,
-      "no engine is loaded in this server, so runs cannot start or be resolved",
-    );
-  return engine;
 }
 
 function projectOf(call: RpcCallContext): number {
@@ -833,6 +826,17 @@ function forwardEngineEvents(ctx: PluginContext): void {
       { run: e.alias, status: e.status, turn: e.turn, reason: e.reason },
       { projectId: e.projectId },
     );
+    // A run that ended badly is worth a toast; the state above is for bookkeeping.
+    if (e.status >= 400)
+      core.rpc.notify(
+        "ui/notify",
+        {
+          run: e.alias,
+          level: e.status >= 500 ? "error" : "warn",
+          text: `${e.alias} ended ${e.status}${e.reason ? `: ${e.reason}` : ""}`,
+        },
+        { projectId: e.projectId },
+      );
   });
   ctx.on<RunProgressEvent>(ENGINE_EVENTS.runProgress, (e) => {
     core.rpc.notify(
@@ -854,6 +858,15 @@ function forwardEngineEvents(ctx: PluginContext): void {
       );
   });
   ctx.on<RunProposalEvent>(ENGINE_EVENTS.runProposal, (e) => {
+    core.rpc.notify(
+      "ui/notify",
+      {
+        run: e.alias,
+        level: "info",
+        text: `${e.alias} waits for your decision: <${e.action}> ${e.path}`,
+      },
+      { projectId: e.projectId },
+    );
     core.rpc.notify(
       "run/proposal",
       {

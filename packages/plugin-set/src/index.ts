@@ -52,9 +52,11 @@ export default definePlugin({
           });
           if (!result.ok)
             throw new RummyError(result.status, result.error ?? `could not write ${path}`);
+          // The body lives at the entry; the log keeps a one-line reference.
           turn.store.set({
             runId: turn.runId,
             path: call.resultPath,
+            body: `wrote ${path}`,
             attributes: { path },
             writer: "system",
           });

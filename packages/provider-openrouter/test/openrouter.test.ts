@@ -60,3 +60,31 @@ test("failures: 429 retried, a broken stream is incomplete, no key is a clear au
   const keyless = openRouterProvider({ baseUrl: `${llm.origin}/api/v1`, referer: "r", title: "t" });
   await assert.rejects(keyless.complete({ model: "m", messages }), /OPENROUTER_API_KEY/);
 });
+
+test("a provider that echoes the key back in its error never gets it into the message", async () => {
+  const { createServer } = await import("node:http");
+  // Some gateways quote the offending header in their error body; the key must not travel on.
+  const echo = createServer((req, res) => {
+    res.writeHead(401, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { message: `bad key: ${req.headers.authorization}` } }));
+  });
+  await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
+  const { port } = echo.address() as { port: number };
+  try {
+    const p = openRouterProvider({
+      baseUrl: `http://127.0.0.1:${port}/api/v1`,
+      apiKey: "or-key-123456",
+      referer: "r",
+      title: "t",
+      retry: { maxAttempts: 1 },
+    });
+    await assert.rejects(p.complete({ model: "m", messages }), (e: unknown) => {
+      assert.ok(e instanceof ProviderError && e.kind === "auth", String(e));
+      assert.match(e.message, /bad key/, "the provider's words are kept");
+      assert.doesNotMatch(e.message, /or-key-123456/);
+      return true;
+    });
+  } finally {
+    echo.close();
+  }
+});
