@@ -160,7 +160,7 @@ test("--connect drives a running server", async () => {
   }
 });
 
-test("errors a person can act on: no model, unknown model, unreachable provider, no server", async () => {
+test("errors a person can act on: no model, unknown model, unreachable provider, missing key, no server", async () => {
   const noModel = await rummy(["ask", "q"], { home });
   assert.equal(noModel.code, 2);
   assert.match(noModel.stderr, /no model to use[\s\S]*RUMMY_MODEL/);
@@ -173,6 +173,13 @@ test("errors a person can act on: no model, unknown model, unreachable provider,
   });
   assert.equal(dead.code, 1);
   assert.match(dead.stdout, /cannot reach the provider/);
+  // The official endpoint without a key: the run fails at once, naming the variable to set.
+  const noKey = await rummy(["ask", "--model", "gpt", "q"], {
+    home,
+    env: { RUMMY_MODEL_gpt: "openai/gpt-4o-mini", RUMMY_RETRY_ATTEMPTS: "1" },
+  });
+  assert.equal(noKey.code, 1);
+  assert.match(noKey.stdout + noKey.stderr, /no API key; set OPENAI_API_KEY/);
   const noServer = await rummy(["ask", "--connect", "ws://127.0.0.1:9", "q"], { home, env });
   assert.equal(noServer.code, 1);
   assert.match(noServer.stderr, /cannot connect[\s\S]*rummy serve/);
