@@ -121,6 +121,19 @@ describe("whole loops", () => {
     assert.match(lastUser(), /<errors count="\d+">[\s\S]*needs the fact as its body/);
   });
 
+  test("an oversized <known> is refused with 413 naming the limit; nothing is written; the model is told", async () => {
+    const huge = Array.from({ length: 3000 }, (_, i) => `word${i}`).join(" ");
+    const done = await run("oversized", "q", [
+      `<known path="known://huge">${huge}</known>\n<update status="102">noted</update>`,
+      `<update status="200">split it</update>`,
+    ]);
+    assert.equal(done.status, 200);
+    assert.equal(r.core.store.getOne({ runId: done.id }, "known://huge"), undefined);
+    const [command] = entries(done.id, "log://turn_1/known/*");
+    assert.equal(command!.status, 413);
+    assert.match(lastUser(), /over the limit of 2000: split it into smaller facts/);
+  });
+
   test("three turns in a row with errors abandon the loop at 499", async () => {
     const done = await run("strikes", "q", [
       "I refuse to use tags.",
