@@ -384,6 +384,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   function flush(conn: Connection): void {
     const frames = conn.outbox.splice(0);
     if (conn.socket.readyState !== conn.socket.OPEN) return;
+    // ws has no public cork; its underlying net.Socket is `_socket`. Without it, frames simply go uncorked.
     const raw = (conn.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
     raw?.cork();
     try {
