@@ -9,6 +9,7 @@ const RUNS = Number(process.env.RUMMY_LOAD_RUNS ?? 5);
 test(`load: ${CLIENTS} clients × ${RUNS} runs; nothing lost`, async (t) => {
   const result = await measureLoad(CLIENTS, RUNS);
   t.diagnostic(JSON.stringify(summarize(result)));
+  assert.deepEqual(result.load.failures, []);
   assert.equal(result.load.lost, 0);
   assert.equal(result.load.completed, CLIENTS * RUNS);
 });

@@ -8,6 +8,7 @@ test("load: 10 clients × 2 runs against the real server; every run answers from
   const figures = summarize(result);
   t.diagnostic(JSON.stringify(figures));
   assert.equal(result.load.runs, 20);
+  assert.deepEqual(result.load.failures, []);
   assert.equal(result.load.lost, 0);
   assert.equal(result.load.completed, 20);
   assert.ok(result.load.latenciesMs.length > 60, "probes ran while the runs worked");

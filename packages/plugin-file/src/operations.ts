@@ -12,7 +12,7 @@ import {
   type ToolContext,
 } from "@rummy/core";
 import { confine } from "./confine.js";
-import { isReadonly } from "./scan.js";
+import { constraintFor, isReadonly } from "./scan.js";
 
 export type FileOperation = "rm" | "cp" | "mv";
 
@@ -140,13 +140,14 @@ export function registerFileOperationTool(
       if (onEntries) return runOnEntries(op, steps, call, turn);
       if (!turn.projectRoot)
         throw new RummyError(400, "this project has no root, so files cannot be changed");
+      const constraints = core.fileConstraints.list(turn.projectId);
+      const readonly = (path: string) =>
+        constraintFor(constraints, path)?.visibility === "readonly";
       for (const [source, target] of steps) {
         confine(turn.projectRoot, source);
         if (target !== null) confine(turn.projectRoot, target);
-        if (op !== "cp" && isReadonly(core, turn.projectId, source))
-          throw new RummyError(403, `${source} is readonly`);
-        if (target !== null && isReadonly(core, turn.projectId, target))
-          throw new RummyError(403, `${target} is readonly`);
+        if (op !== "cp" && readonly(source)) throw new RummyError(403, `${source} is readonly`);
+        if (target !== null && readonly(target)) throw new RummyError(403, `${target} is readonly`);
       }
       turn.store.set({
         runId: turn.runId,

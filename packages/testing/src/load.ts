@@ -35,6 +35,8 @@ export interface LoadReport {
   readonly completed: number;
   /** Runs whose answer or entries were missing or belonged to another run. */
   readonly lost: number;
+  /** What the lost runs ended with: `alias: status reason`. */
+  readonly failures: readonly string[];
   /** Every RPC round trip made during the load, in ms. */
   readonly latenciesMs: readonly number[];
   readonly durationMs: number;
@@ -64,6 +66,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadReport> {
   const started = performance.now();
   let completed = 0;
   let lost = 0;
+  const failures: string[] = [];
   const clients = await Promise.all(
     Array.from({ length: options.clients }, () =>
       RummyClient.connect(options.url, options.token ? { token: options.token } : {}),
@@ -108,7 +111,12 @@ export async function driveLoad(options: LoadOptions): Promise<LoadReport> {
           );
           if (state.status === 200 && state.reason === `done ${prompt}` && echo?.body === prompt)
             completed++;
-          else lost++;
+          else {
+            lost++;
+            failures.push(
+              `${alias}: ${state.status} ${state.reason}; echo ${JSON.stringify(echo?.body ?? null)}`,
+            );
+          }
         }
       }),
     );
@@ -119,6 +127,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadReport> {
     runs: options.clients * options.runsPerClient,
     completed,
     lost,
+    failures,
     latenciesMs: latencies,
     durationMs: performance.now() - started,
   };
