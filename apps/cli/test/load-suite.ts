@@ -35,7 +35,8 @@ export async function measureLoad(clients: number, runsPerClient: number): Promi
     OPENAI_BASE_URL: llm.url,
     OPENAI_API_KEY: "sk-test",
     RUMMY_MODEL_fake: "openai/fake-model",
-    RUMMY_RETRY_ATTEMPTS: "1",
+    // Default retries, as a user runs it: a pooled connection the fake LLM closes just as a
+    // request goes out is retried, not counted as a lost run.
   });
   try {
     const probe = await RummyClient.connect(server.url);

@@ -184,6 +184,37 @@ describe("failures", () => {
     await failsWith(dead.complete({ model: "m", messages }), "network");
   });
 
+  test("a connection dropped before any answer (a pooled socket closed under it) is retried", async () => {
+    const { createServer } = await import("node:http");
+    let calls = 0;
+    const flaky = createServer((req, res) => {
+      calls++;
+      // First request: the socket dies with no response, as when a keep-alive connection is
+      // closed by the server just as the request goes out.
+      if (calls === 1) return req.socket.destroy();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          choices: [{ message: { content: "second try" }, finish_reason: "stop" }],
+        }),
+      );
+    });
+    await new Promise<void>((r) => flaky.listen(0, "127.0.0.1", r));
+    const { port } = flaky.address() as { port: number };
+    try {
+      const p = chatCompletionsProvider({
+        name: "openai",
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        apiKey: KEY,
+        retry: { maxAttempts: 2, baseDelayMs: 1 },
+      });
+      assert.equal((await p.complete({ model: "m", messages })).content, "second try");
+      assert.equal(calls, 2);
+    } finally {
+      flaky.close();
+    }
+  });
+
   test("the official endpoint without a key fails clearly, naming the variable", async () => {
     const keyless = chatCompletionsProvider({
       name: "openai",
