@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { badRequest, RummyError } from "./errors.js";
-import { schemePath, slugOf } from "./paths.js";
 import type { EntryStore } from "./store.js";
+import type { Attributes, Visibility } from "./types.js";
 
 export type Mode = "ask" | "act";
 
@@ -121,36 +121,39 @@ export function section(
 }
 
 /**
- * The body of an entry-recording tool (`<known>`, `<unknown>`): writes the
- * model's entry at `scheme://<path>` (a slug of the body when the call names
- * no path), visible, and points the command's log entry at it rather than
- * repeating the body there. Returns the entry's path.
+ * The common end of a tool that writes an entry as the model (`<known>`,
+ * `<unknown>`, `<set>` on a scheme path): writes it resolved, then points
+ * the command's log entry at it with a one-line reference, so the body is
+ * in the context once.
  */
 export function recordModelEntry(
   call: ToolCall,
   turn: ToolContext,
-  scheme: string,
-  body: string,
-): string {
-  const path = schemePath(scheme, call.attributes.path, body, slugOf);
+  entry: {
+    readonly path: string;
+    readonly body: string;
+    readonly visibility?: Visibility;
+    readonly attributes?: Attributes;
+  },
+): void {
   const result = turn.store.set({
     runId: turn.runId,
-    path,
-    body,
+    path: entry.path,
+    body: entry.body,
     state: "resolved",
-    visibility: "visible",
     turn: turn.turn,
     loopId: turn.loopId,
+    ...(entry.visibility ? { visibility: entry.visibility } : {}),
+    ...(entry.attributes ? { attributes: entry.attributes } : {}),
     writer: "model",
   });
-  if (!result.ok) throw new RummyError(result.status, result.error ?? `could not write ${path}`);
-  // The body lives at the entry; the log keeps a one-line reference, so the context holds it once.
+  if (!result.ok)
+    throw new RummyError(result.status, result.error ?? `could not write ${entry.path}`);
   turn.store.set({
     runId: turn.runId,
     path: call.resultPath,
-    body: `wrote ${path}`,
-    attributes: { path },
+    body: `wrote ${entry.path}`,
+    attributes: { path: entry.path },
     writer: "system",
   });
-  return path;
 }

@@ -3,6 +3,8 @@ import {
   readToolDoc,
   recordModelEntry,
   RummyError,
+  schemePath,
+  slugOf,
   section,
   type TurnContext,
   definePlugin,
@@ -48,7 +50,11 @@ export default definePlugin({
             `this fact is ${tokens} tokens, over the limit of ${maxTokens}: split it into smaller facts at separate known:// paths`,
           );
         }
-        recordModelEntry(call, turn, "known", body);
+        recordModelEntry(call, turn, {
+          path: schemePath("known", call.attributes.path, body, slugOf),
+          body,
+          visibility: "visible",
+        });
       },
     });
     ctx.filter<string, TurnContext>(

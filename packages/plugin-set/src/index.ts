@@ -6,6 +6,7 @@ import {
   hasScheme,
   type ProposalEvent,
   readToolDoc,
+  recordModelEntry,
   RummyError,
   type Visibility,
 } from "@rummy/core";
@@ -37,28 +38,13 @@ export default definePlugin({
         if (visibility !== undefined && !VISIBILITY.has(visibility))
           throw new RummyError(400, `visibility must be visible, summarized or archived`);
         if (hasScheme(path)) {
-          const result = turn.store.set({
-            runId: turn.runId,
+          recordModelEntry(call, turn, {
             path,
             body: call.body,
-            state: "resolved",
-            turn: turn.turn,
-            loopId: turn.loopId,
             ...(visibility ? { visibility: visibility as Visibility } : {}),
             ...(call.attributes.summary !== undefined
               ? { attributes: { summary: call.attributes.summary } }
               : {}),
-            writer: "model",
-          });
-          if (!result.ok)
-            throw new RummyError(result.status, result.error ?? `could not write ${path}`);
-          // The body lives at the entry; the log keeps a one-line reference.
-          turn.store.set({
-            runId: turn.runId,
-            path: call.resultPath,
-            body: `wrote ${path}`,
-            attributes: { path },
-            writer: "system",
           });
           return;
         }

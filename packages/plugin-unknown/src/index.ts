@@ -2,6 +2,8 @@ import {
   readToolDoc,
   recordModelEntry,
   RummyError,
+  schemePath,
+  slugOf,
   section,
   type TurnContext,
   definePlugin,
@@ -24,7 +26,11 @@ export default definePlugin({
       handler(call, turn) {
         const body = call.body.trim();
         if (!body) throw new RummyError(400, "<unknown> needs the question as its body");
-        recordModelEntry(call, turn, "unknown", body);
+        recordModelEntry(call, turn, {
+          path: schemePath("unknown", call.attributes.path, body, slugOf),
+          body,
+          visibility: "visible",
+        });
       },
     });
     ctx.filter<string, TurnContext>(
