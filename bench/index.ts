@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { benchLoad } from "./load.js";
 import { benchRpc } from "./rpc.js";
+import { benchScan } from "./scan.js";
 import { benchStore } from "./store.js";
 import { benchStream } from "./stream.js";
 import { benchTurn } from "./turn.js";
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   turn: () => benchTurn(),
   rpc: () => benchRpc(),
   stream: () => benchStream(),
+  scan: () => benchScan(),
   load: () => benchLoad(),
 };
 

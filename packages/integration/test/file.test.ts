@@ -20,7 +20,8 @@ let root: string;
 let projectId: number;
 
 before(async () => {
-  r = await rig({}, [file, get]);
+  // Every turn rescans here; the shared-scan interval has its own test below.
+  r = await rig({ RUMMY_FILE_SCAN_INTERVAL: "0" }, [file, get]);
   root = realpathSync(mkdtempSync(join(tmpdir(), "rummy-project-")));
   mkdirSync(join(root, "src"));
   mkdirSync(join(root, "dist"));
@@ -116,4 +117,47 @@ test("noRepo: files are scanned but the run gets no file views", async () => {
   const done = await loop("norepo", [`<update status="200">ok</update>`], { noRepo: true });
   assert.equal(done.status, 200);
   assert.deepEqual(r.core.store.get({ runId: done.id, scheme: "file" }), []);
+});
+
+test("runs whose turns start within RUMMY_FILE_SCAN_INTERVAL share one scan; a later turn sees the disk", async () => {
+  const throttled = await rig({ RUMMY_FILE_SCAN_INTERVAL: "800" }, [file, get]);
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), "rummy-interval-")));
+  try {
+    writeFileSync(join(dir, "a.ts"), "a\n");
+    const pid = throttled.core.projects.ensure("interval", dir).id;
+    const once = async (alias: string) => {
+      throttled.llm.enqueue({ content: `<update status="200">ok</update>` });
+      const { run } = throttled.core.engine.submit({
+        projectId: pid,
+        alias,
+        model: "fake",
+        mode: "ask",
+        prompt: "look",
+      });
+      return throttled.core.engine.settled(run.id);
+    };
+    await once("first");
+    writeFileSync(join(dir, "b.ts"), "b\n");
+    const second = await once("second");
+    assert.equal(throttled.core.store.getOne({ projectId: pid }, "b.ts"), undefined, "shared scan");
+    assert.ok(throttled.core.store.getOne({ runId: second.id }, "a.ts"), "views still given");
+    await new Promise((res) => setTimeout(res, 900));
+    const third = await once("third");
+    assert.ok(
+      throttled.core.store.getOne({ projectId: pid }, "b.ts"),
+      "rescanned after the interval",
+    );
+    assert.ok(throttled.core.store.getOne({ runId: third.id }, "b.ts"));
+    // A file created by an accepted edit (not a scan) reaches runs that were already synced.
+    throttled.core.store.set({ projectId: pid, path: "c.ts", body: "c\n", writer: "plugin" });
+    await new Promise((res) => setTimeout(res, 10)); // change events are delivered asynchronously
+    const again = await once("second");
+    assert.ok(
+      throttled.core.store.getOne({ runId: again.id }, "c.ts"),
+      "new file entry, new views",
+    );
+  } finally {
+    await throttled.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

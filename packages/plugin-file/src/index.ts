@@ -1,4 +1,4 @@
-import { type Entry, definePlugin, type RummyCore } from "@rummy/core";
+import { definePlugin, type Entry, hasScheme, type RummyCore, type StoreChange } from "@rummy/core";
 import { type StatCache, scanProject } from "./scan.js";
 
 export { atomicWrite, confine } from "./confine.js";
@@ -20,10 +20,11 @@ interface TurnStarted {
 
 /**
  * `file`: the project's files as entries (bare paths, project scope). At the
- * start of every turn the project root is rescanned — cheaply: unchanged
- * files cost a stat — and the run gets a summarized view of files it has
- * not seen (unless the loop has `noRepo`), so the model knows they exist and
- * reads them with `<get>`.
+ * start of a turn the project root is rescanned — cheaply: unchanged files
+ * cost a stat, and runs starting turns within RUMMY_FILE_SCAN_INTERVAL share
+ * one scan — and the run gets a summarized view of files it has not seen
+ * (unless the loop has `noRepo`), so the model knows they exist and reads
+ * them with `<get>`.
  */
 export default definePlugin({
   name: "file",
@@ -47,6 +48,15 @@ export default definePlugin({
         description: "largest file read into an entry",
       },
       {
+        key: "RUMMY_FILE_SCAN_INTERVAL",
+        type: "integer",
+        default: 1000,
+        min: 0,
+        max: 3_600_000,
+        description:
+          "a turn rescans the project only when its last scan is older than this (ms); concurrent runs share a scan",
+      },
+      {
         key: "RUMMY_FILE_MAX_VIEWS",
         type: "integer",
         default: 200,
@@ -65,6 +75,17 @@ export default definePlugin({
       writableBy: ["client"],
       render: { summarized: (e: Entry) => tile(e) },
     });
+    // A project's scans are shared: one rescan serves every run whose turn starts within the interval.
+    const lastScan = new Map<number, number>();
+    // Bumped whenever a file entry is created (by a scan or an accepted proposal); a run whose
+    // views were synced at the current generation has nothing new to see.
+    const generation = new Map<string, number>();
+    const syncedAt = new Map<number, number>();
+    const bump = (scope: string) => generation.set(scope, (generation.get(scope) ?? 0) + 1);
+    ctx.on<StoreChange>("entry.changed", (change) => {
+      if (change.op === "set" && change.created && change.runId === null && !hasScheme(change.path))
+        bump(change.scope);
+    });
     ctx.on<TurnStarted>("turn.started", (event) => {
       const root = core.projects.get(event.projectId)?.root;
       if (!root) return;
@@ -73,11 +94,19 @@ export default definePlugin({
         cache = new Map();
         caches.set(event.projectId, cache);
       }
-      scanProject(core, event.projectId, root, cache, {
-        maxFiles: config.RUMMY_FILE_MAX_FILES as number,
-        maxFileBytes: config.RUMMY_FILE_MAX_BYTES as number,
-      });
+      const interval = config.RUMMY_FILE_SCAN_INTERVAL as number;
+      if (Date.now() - (lastScan.get(event.projectId) ?? Number.NEGATIVE_INFINITY) >= interval) {
+        const scan = scanProject(core, event.projectId, root, cache, {
+          maxFiles: config.RUMMY_FILE_MAX_FILES as number,
+          maxFileBytes: config.RUMMY_FILE_MAX_BYTES as number,
+        });
+        lastScan.set(event.projectId, Date.now());
+        // Counted here too: change events are delivered after this handler returns.
+        if (scan.added.length > 0) bump(`project:${event.projectId}`);
+      }
       if (core.loops.get(event.loopId)?.flags.noRepo) return;
+      const current = generation.get(`project:${event.projectId}`) ?? 0;
+      if (syncedAt.get(event.runId) === current) return;
       addViews(
         core,
         event.runId,
@@ -85,6 +114,7 @@ export default definePlugin({
         event.turn,
         config.RUMMY_FILE_MAX_VIEWS as number,
       );
+      syncedAt.set(event.runId, current);
     });
   },
 });

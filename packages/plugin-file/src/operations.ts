@@ -12,7 +12,7 @@ import {
   type ToolContext,
 } from "@rummy/core";
 import { confine } from "./confine.js";
-import { constraintFor, isReadonly } from "./scan.js";
+import { constraintMatcher, isReadonly } from "./scan.js";
 
 export type FileOperation = "rm" | "cp" | "mv";
 
@@ -140,9 +140,8 @@ export function registerFileOperationTool(
       if (onEntries) return runOnEntries(op, steps, call, turn);
       if (!turn.projectRoot)
         throw new RummyError(400, "this project has no root, so files cannot be changed");
-      const constraints = core.fileConstraints.list(turn.projectId);
-      const readonly = (path: string) =>
-        constraintFor(constraints, path)?.visibility === "readonly";
+      const constraintOf = constraintMatcher(core.fileConstraints.list(turn.projectId));
+      const readonly = (path: string) => constraintOf(path)?.visibility === "readonly";
       for (const [source, target] of steps) {
         confine(turn.projectRoot, source);
         if (target !== null) confine(turn.projectRoot, target);

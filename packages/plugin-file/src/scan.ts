@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { type Dirent, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { type FileConstraint, globMatch, type RummyCore } from "@rummy/core";
 import ignore, { type Ignore } from "ignore";
@@ -30,9 +30,16 @@ export function constraintFor(
   constraints: readonly FileConstraint[],
   path: string,
 ): FileConstraint | undefined {
-  return [...constraints]
-    .sort((a, b) => b.pattern.length - a.pattern.length)
-    .find(
+  return constraintMatcher(constraints)(path);
+}
+
+/** `constraintFor` with the constraints ordered once, for checking many paths. */
+export function constraintMatcher(
+  constraints: readonly FileConstraint[],
+): (path: string) => FileConstraint | undefined {
+  const mostSpecificFirst = [...constraints].sort((a, b) => b.pattern.length - a.pattern.length);
+  return (path) =>
+    mostSpecificFirst.find(
       (c) => c.pattern === path || path.startsWith(`${c.pattern}/`) || globMatch(c.pattern, path),
     );
 }
@@ -50,35 +57,40 @@ export function scanProject(
   cache: StatCache,
   options: ScanOptions,
 ): ScanResult {
-  const constraints = core.fileConstraints.list(projectId);
+  const constraintOf = constraintMatcher(core.fileConstraints.list(projectId));
   const found: string[] = [];
   const skipped = (rel: string, layers: readonly IgnoreLayer[], directory: boolean) =>
     layers.some((layer) => {
       const below = layer.base === "" ? rel : rel.slice(layer.base.length + 1);
       return layer.rules.ignores(directory ? `${below}/` : below);
-    }) || constraintFor(constraints, rel)?.visibility === "ignore";
+    }) || constraintOf(rel)?.visibility === "ignore";
   const walk = (dir: string, inherited: readonly IgnoreLayer[]) => {
     if (found.length >= options.maxFiles) return;
-    let names: string[];
+    let dirents: Dirent[];
     try {
-      names = readdirSync(dir).sort();
+      dirents = readdirSync(dir, { withFileTypes: true });
     } catch {
       return;
     }
+    dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Each directory's .gitignore applies below it, relative to it, as git does.
     const base = relative(root, dir).split(sep).join("/");
-    const layers = names.includes(".gitignore")
+    const layers = dirents.some((d) => d.name === ".gitignore")
       ? [...inherited, { base, rules: ignore().add(readFileSync(join(dir, ".gitignore"), "utf8")) }]
       : inherited;
-    for (const name of names) {
-      const full = join(dir, name);
-      const rel = relative(root, full).split(sep).join("/");
-      const stat = lstatSync(full);
-      if (stat.isSymbolicLink()) continue; // never follow links out of the project
-      if (stat.isDirectory()) {
+    for (const dirent of dirents) {
+      const full = join(dir, dirent.name);
+      const rel = base ? `${base}/${dirent.name}` : dirent.name;
+      // The directory listing knows each entry's type; stat only where the filesystem does not say.
+      const kind =
+        dirent.isSymbolicLink() || dirent.isDirectory() || dirent.isFile()
+          ? dirent
+          : lstatSync(full);
+      if (kind.isSymbolicLink()) continue; // never follow links out of the project
+      if (kind.isDirectory()) {
         if (skipped(rel, layers, true)) continue;
         walk(full, layers);
-      } else if (stat.isFile()) {
+      } else if (kind.isFile()) {
         if (skipped(rel, layers, false)) continue;
         found.push(rel);
         if (found.length >= options.maxFiles) return;
@@ -97,7 +109,7 @@ export function scanProject(
       const stat = lstatSync(full);
       const before = cache.get(rel);
       const known = existing.get(rel);
-      const readonly = constraintFor(constraints, rel)?.visibility === "readonly";
+      const readonly = constraintOf(rel)?.visibility === "readonly";
       if (
         known &&
         before &&
