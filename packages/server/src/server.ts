@@ -222,11 +222,11 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       const responses = (
         await Promise.all(payload.map((item) => handleRequest(conn, item)))
       ).filter((r): r is JSONRPCResponse => r !== null);
-      if (responses.length > 0) send(conn, JSON.stringify(responses));
+      if (responses.length > 0) send(conn, JSON.stringify(responses), true);
       return;
     }
     const response = await handleRequest(conn, payload);
-    if (response) send(conn, JSON.stringify(response));
+    if (response) send(conn, JSON.stringify(response), true);
   }
 
   async function handleRequest(
@@ -373,16 +373,22 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
    * Frames leave in order through a per-connection outbox flushed once per
    * turn of the event loop, with the socket corked: a burst (a streamed
    * reply fanned out to every client of a project) costs one write per
-   * connection instead of one per frame.
+   * connection instead of one per frame. Replies skip the wait when nothing
+   * is queued ahead of them.
    */
-  function send(conn: Connection, frame: string): void {
+  function send(conn: Connection, frame: string, reply = false): void {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
+    // A reply with nothing queued ahead of it goes at once: a caller is waiting on it.
+    if (reply && conn.outbox.length === 0) return write(conn, [frame]);
     conn.outbox.push(frame);
     if (conn.outbox.length === 1) setImmediate(flush, conn);
   }
 
   function flush(conn: Connection): void {
-    const frames = conn.outbox.splice(0);
+    write(conn, conn.outbox.splice(0));
+  }
+
+  function write(conn: Connection, frames: readonly string[]): void {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
     // ws has no public cork; its underlying net.Socket is `_socket`. Without it, frames simply go uncorked.
     const raw = (conn.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
