@@ -224,6 +224,11 @@ export class RummyCore {
       // Reported through the hook error reporters already.
     }
     this.#closed = true;
+    try {
+      this.rpcLog.flush();
+    } catch {
+      // The log is diagnostic; a database that cannot take it still closes.
+    }
     this.#db.close();
   }
 }

@@ -442,19 +442,29 @@ export class FileConstraints {
   }
 }
 
+/**
+ * The RPC log. Rows are queued and written together every 100 ms (or every
+ * 500 rows) in one transaction, so logging costs a call little; `recent()`
+ * and `flush()` write what is queued first. A diagnostic log, not an
+ * acknowledged write: a crash may lose the last 100 ms of rows.
+ */
 export class RpcLog {
-  readonly #insert;
+  readonly #insertAll;
   readonly #recent;
+  #queued: unknown[][] = [];
   constructor(db: Db) {
-    this.#insert = db.prepare(
+    const insert = db.prepare(
       `INSERT INTO rpc_log (connection_id, project_id, method, request_id, params, result,
          error_code, error_message, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.#insertAll = db.transaction((rows: unknown[][]) => {
+      for (const row of rows) insert.run(...row);
+    });
     this.#recent = db.prepare("SELECT * FROM rpc_log ORDER BY id DESC LIMIT ?");
   }
 
   record(entry: RpcLogRecord): void {
-    this.#insert.run(
+    this.#queued.push([
       entry.connectionId ?? null,
       entry.projectId ?? null,
       entry.method,
@@ -464,11 +474,30 @@ export class RpcLog {
       entry.errorCode ?? null,
       entry.errorMessage ?? null,
       entry.durationMs ?? null,
-    );
+    ]);
+    if (this.#queued.length >= 500) this.#flushQuietly();
+    else if (this.#queued.length === 1) setTimeout(() => this.#flushQuietly(), 100).unref();
+  }
+
+  /** Writes the queued rows now. */
+  flush(): void {
+    if (this.#queued.length === 0) return;
+    const rows = this.#queued;
+    this.#queued = [];
+    this.#insertAll(rows);
   }
 
   recent(limit = 100): Record<string, unknown>[] {
+    this.flush();
     return this.#recent.all(limit) as Record<string, unknown>[];
+  }
+
+  #flushQuietly(): void {
+    try {
+      this.flush();
+    } catch {
+      // A full or read-only database drops log rows; calls themselves report storage failures.
+    }
   }
 }
 

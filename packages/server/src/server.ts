@@ -379,7 +379,10 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   function send(conn: Connection, frame: string, reply = false): void {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
     // A reply with nothing queued ahead of it goes at once: a caller is waiting on it.
-    if (reply && conn.outbox.length === 0) return write(conn, [frame]);
+    if (reply && conn.outbox.length === 0) {
+      write(conn, [frame]);
+      return;
+    }
     conn.outbox.push(frame);
     if (conn.outbox.length === 1) setImmediate(flush, conn);
   }
