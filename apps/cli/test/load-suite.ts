@@ -76,7 +76,7 @@ export async function measureLoad(clients: number, runsPerClient: number): Promi
   }
 }
 
-export function summarize(result: LoadResult): Record<string, number> {
+export function summarize(result: LoadResult) {
   const { load, idleLatenciesMs, idleStatus, loadStatus } = result;
   return {
     runs: load.runs,

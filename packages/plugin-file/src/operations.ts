@@ -12,47 +12,69 @@ import {
   type ToolContext,
 } from "@rummy/core";
 import { confine } from "./confine.js";
-import { constraintMatcher, isReadonly } from "./scan.js";
+import { constraintMatcher } from "./scan.js";
 
 export type FileOperation = "rm" | "cp" | "mv";
 
 /** One source → destination step of an operation (`to` is null for rm). */
 export type OperationStep = readonly [from: string, to: string | null];
 
-/** Performs an accepted file operation on disk inside the project, then brings the file entries along. */
+/**
+ * Refuses a step that leaves the project or changes a readonly file (403);
+ * returns its absolute paths. Checked when proposed and again when accepted,
+ * since constraints or links may change in between.
+ */
+function checkStep(
+  root: string,
+  readonly: (path: string) => boolean,
+  op: FileOperation,
+  [from, to]: OperationStep,
+): { source: string; target: string | null } {
+  const source = confine(root, from);
+  const target = to === null ? null : confine(root, to);
+  if (op !== "cp" && readonly(from)) throw new RummyError(403, `${from} is readonly`);
+  if (to !== null && readonly(to)) throw new RummyError(403, `${to} is readonly`);
+  return { source, target };
+}
+
+function readonlyIn(core: RummyCore, projectId: number): (path: string) => boolean {
+  const constraintOf = constraintMatcher(core.fileConstraints.list(projectId));
+  return (path) => constraintOf(path)?.visibility === "readonly";
+}
+
+/** Performs an accepted file operation's steps on disk inside the project, bringing the file entries along. */
 export function fileOperation(
   core: RummyCore,
   projectId: number,
   op: FileOperation,
-  from: string,
-  to: string | null,
+  steps: readonly OperationStep[],
 ): void {
   const root = core.projects.get(projectId)?.root;
   if (!root) throw new RummyError(400, "the project has no root");
-  const source = confine(root, from);
-  if (op !== "cp" && isReadonly(core, projectId, from))
-    throw new RummyError(403, `${from} is readonly`);
-  if (!existsSync(source)) throw new RummyError(404, `${from} does not exist`);
-  if (op === "rm") {
-    unlinkSync(source);
-    core.store.rm({ projectId, path: from, writer: "plugin" });
-    return;
+  const readonly = readonlyIn(core, projectId);
+  for (const step of steps) {
+    const [from, to] = step;
+    const { source, target } = checkStep(root, readonly, op, step);
+    if (!existsSync(source)) throw new RummyError(404, `${from} does not exist`);
+    if (op === "rm") {
+      unlinkSync(source);
+      core.store.rm({ projectId, path: from, writer: "plugin" });
+      continue;
+    }
+    mkdirSync(dirname(target!), { recursive: true });
+    if (op === "cp") copyFileSync(source, target!);
+    else renameSync(source, target!);
+    const entry = core.store.getOne({ projectId }, from);
+    if (entry)
+      core.store.set({
+        projectId,
+        path: to!,
+        body: entry.body,
+        attributes: entry.attributes,
+        writer: "plugin",
+      });
+    if (op === "mv") core.store.rm({ projectId, path: from, writer: "plugin" });
   }
-  const target = confine(root, to!);
-  if (isReadonly(core, projectId, to!)) throw new RummyError(403, `${to} is readonly`);
-  mkdirSync(dirname(target), { recursive: true });
-  if (op === "cp") copyFileSync(source, target);
-  else renameSync(source, target);
-  const entry = core.store.getOne({ projectId }, from);
-  if (entry)
-    core.store.set({
-      projectId,
-      path: to!,
-      body: entry.body,
-      attributes: entry.attributes,
-      writer: "plugin",
-    });
-  if (op === "mv") core.store.rm({ projectId, path: from, writer: "plugin" });
 }
 
 /**
@@ -140,14 +162,8 @@ export function registerFileOperationTool(
       if (onEntries) return runOnEntries(op, steps, call, turn);
       if (!turn.projectRoot)
         throw new RummyError(400, "this project has no root, so files cannot be changed");
-      const constraintOf = constraintMatcher(core.fileConstraints.list(turn.projectId));
-      const readonly = (path: string) => constraintOf(path)?.visibility === "readonly";
-      for (const [source, target] of steps) {
-        confine(turn.projectRoot, source);
-        if (target !== null) confine(turn.projectRoot, target);
-        if (op !== "cp" && readonly(source)) throw new RummyError(403, `${source} is readonly`);
-        if (target !== null && readonly(target)) throw new RummyError(403, `${target} is readonly`);
-      }
+      const readonly = readonlyIn(core, turn.projectId);
+      for (const step of steps) checkStep(turn.projectRoot, readonly, op, step);
       turn.store.set({
         runId: turn.runId,
         path: call.resultPath,
@@ -166,10 +182,14 @@ export function registerFileOperationTool(
   ctx.on<ProposalEvent>(ENGINE_EVENTS.proposalAccepted, (event) => {
     if (event.action !== op || event.attributes.file !== true) return;
     const steps = Array.isArray(event.attributes.steps)
-      ? (event.attributes.steps as string[][])
-      : [[String(event.attributes.path), event.attributes.to]];
-    for (const [from, to] of steps)
-      fileOperation(core, event.projectId, op, String(from), typeof to === "string" ? to : null);
+      ? (event.attributes.steps as unknown[][])
+      : [[event.attributes.path, event.attributes.to]];
+    fileOperation(
+      core,
+      event.projectId,
+      op,
+      steps.map(([from, to]) => [String(from), typeof to === "string" ? to : null]),
+    );
   });
 }
 
