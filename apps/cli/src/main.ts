@@ -13,6 +13,7 @@ usage:
   rummy models list|add <alias> <provider/model> [--context N]|remove <alias>
   rummy runs list|show <alias>
   rummy doctor                          check configuration, providers and the database
+  rummy token [--rotate]                print the server's token (RUMMY_HOME/token); --rotate replaces it
 
 options for ask/act:
   --model <alias>      model alias (default: RUMMY_MODEL)
@@ -22,7 +23,8 @@ options for ask/act:
   --yes                accept every proposal (yolo)
   --json               print the final result as JSON
 
-environment: RUMMY_HOME (default ~/.rummy) holds the database, .env, plugins, skills and personas.
+environment: RUMMY_HOME (default ~/.rummy) holds the database, .env, plugins, skills, personas and
+the token (RUMMY_HOME/token) every client must present; ask/act/demo read it from there.
 `;
 
 const COMMANDS = [
@@ -34,6 +36,7 @@ const COMMANDS = [
   "models",
   "runs",
   "doctor",
+  "token",
   "help",
 ] as const;
 type Command = (typeof COMMANDS)[number];
@@ -55,6 +58,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       context: { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
+      rotate: { type: "boolean" },
     },
   });
   if (values.version) {
@@ -96,6 +100,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import("./commands/runs.js")).runs(home, rest, values);
     case "doctor":
       return (await import("./commands/doctor.js")).doctor(home);
+    case "token":
+      return (await import("./commands/token.js")).token(
+        home,
+        values.rotate ? ["--rotate", ...rest] : rest,
+      );
     default:
       throw new CliError(`unknown command '${first}'`, { exitCode: EXIT.usage });
   }

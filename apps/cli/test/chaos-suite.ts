@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RummyClient } from "@rummy/client";
 import type { FakeLlm } from "@rummy/testing";
-import { rummy, startServe } from "./helpers.js";
+import { rummy, startServe, tokenOf } from "./helpers.js";
 
 /** A small seeded generator (mulberry32), so a kill schedule can be replayed from its seed. */
 export function seeded(seed: number): () => number {
@@ -41,7 +41,7 @@ export interface ChaosReport {
 type Serve = Awaited<ReturnType<typeof startServe>>;
 
 async function connect(url: string, home: string): Promise<RummyClient> {
-  const client = await RummyClient.connect(url);
+  const client = await RummyClient.connect(url, { token: tokenOf(home) });
   await client.hello("chaos", home);
   return client;
 }

@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import { RummyClient } from "@rummy/client";
 import { type FakeLlm, startFakeLlm } from "@rummy/testing";
 import { killPoints, randomKills } from "./chaos-suite.js";
-import { startServe, tempHome } from "./helpers.js";
+import { startServe, tempHome, tokenOf } from "./helpers.js";
 
 let home: string;
 let cleanup: () => void;
@@ -42,7 +42,7 @@ async function serve() {
 }
 
 async function connect(url: string): Promise<RummyClient> {
-  const c = await RummyClient.connect(url);
+  const c = await RummyClient.connect(url, { token: tokenOf(home) });
   await c.hello("chaos", home);
   return c;
 }

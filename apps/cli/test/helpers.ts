@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resolveToken } from "@rummy/server";
 
 export const BIN = join(import.meta.dirname, "..", "bin", "rummy.mjs");
 
@@ -46,6 +47,13 @@ export function rummy(
   });
 }
 
+/** The token a `rummy serve` on this RUMMY_HOME expects (what the CLI itself reads). */
+export function tokenOf(home: string): string {
+  const { token } = resolveToken(home, {}, { create: false });
+  if (!token) throw new Error(`no token in ${home}: has rummy serve started there?`);
+  return token;
+}
+
 export function tempHome(): { home: string; cleanup: () => void } {
   const home = mkdtempSync(join(tmpdir(), "rummy-cli-"));
   return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
@@ -59,6 +67,8 @@ export function startServe(
 ) {
   return new Promise<{
     url: string;
+    /** The server's token, read from RUMMY_HOME/token as the CLI does ("" with RUMMY_TOKEN=off). */
+    token: string;
     pid: number;
     output: () => string;
     stop: () => Promise<number | null>;
@@ -81,6 +91,7 @@ export function startServe(
         clearTimeout(timer);
         resolve({
           url: m[1]!,
+          token: env.RUMMY_TOKEN ?? resolveToken(home, {}, { create: false }).token ?? "",
           pid: child.pid!,
           output: () => out,
           stop: () =>

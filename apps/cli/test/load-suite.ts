@@ -39,11 +39,12 @@ export async function measureLoad(clients: number, runsPerClient: number): Promi
     // request goes out is retried, not counted as a lost run.
   });
   try {
-    const probe = await RummyClient.connect(server.url);
+    const probe = await RummyClient.connect(server.url, { token: server.token });
     await probe.hello("load", project);
     // A finished run to read, so the idle baseline does the same work as the load probes.
     const warm = await driveLoad({
       url: server.url,
+      token: server.token,
       projectRoot: project,
       clients: 1,
       runsPerClient: 1,
@@ -61,6 +62,7 @@ export async function measureLoad(clients: number, runsPerClient: number): Promi
     const idleStatus = await probe.call<ServerStatus>("rummy/status", { reset: true });
     const load = await driveLoad({
       url: server.url,
+      token: server.token,
       projectRoot: project,
       clients,
       runsPerClient,

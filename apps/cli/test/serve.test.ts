@@ -14,8 +14,8 @@ test("serve starts, says where it listens and what loaded, and answers discover"
   });
   try {
     assert.match(server.output(), /plugins: .*rpc/);
-    const client = await RummyClient.connect(server.url);
-    await client.hello("cli-test", "/tmp/cli-test");
+    const client = await RummyClient.connect(server.url, { token: server.token });
+    await client.hello("cli-test", home);
     const catalog = await client.call<{ methods: Record<string, unknown> }>("discover");
     assert.ok(catalog.methods["rummy/hello"]);
     assert.ok(catalog.methods.getEntries);

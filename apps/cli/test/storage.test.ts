@@ -81,7 +81,7 @@ test("a full disk and a read-only database: clear errors, nothing committed dama
   const ballast = join(mountPoint, "ballast");
   const acked: string[] = [];
   try {
-    const client = await RummyClient.connect(server.url);
+    const client = await RummyClient.connect(server.url, { token: server.token });
     await client.hello("small-disk", home);
     llm.enqueue({ content: `<update status="200">ready</update>` });
     const ready = client.waitFor("run/state", (s) => s.run === "disk" && s.status === 200);
@@ -158,7 +158,7 @@ test("a full disk and a read-only database: clear errors, nothing committed dama
   // Writable again: everything acknowledged is there and the server takes writes.
   const again = await startServe(home, ["--port", "0"], env);
   try {
-    const client = await RummyClient.connect(again.url);
+    const client = await RummyClient.connect(again.url, { token: again.token });
     await client.hello("small-disk", home);
     await client.call("set", { run: "disk", path: "known://rw-again", body: "yes" });
     acked.push("known://rw-again");

@@ -110,15 +110,25 @@ export class Projects {
     this.#setRoot = db.prepare("UPDATE projects SET root = ? WHERE id = ? RETURNING *");
   }
 
-  /** The project with this name, created if new; a given root replaces the stored one. */
+  /**
+   * The project with this name, created if new. Its root is fixed when first
+   * given: a different root for an existing project is not applied here
+   * (callers compare and refuse, or `moveRoot` on explicit request).
+   */
   ensure(name: string, root: string | null = null): ProjectRecord {
     if (!name || name.length > 200) throw badRequest("project name must be 1-200 characters");
     const existing = this.#byName.get(name) as ProjectRow | undefined;
     if (!existing) return toProject(this.#insert.get(name, root) as ProjectRow);
-    if (root !== null && root !== existing.root) {
+    if (root !== null && existing.root === null)
       return toProject(this.#setRoot.get(root, existing.id) as ProjectRow);
-    }
     return toProject(existing);
+  }
+
+  /** Re-binds a project to another root: only on a client's explicit request, while none of its runs is busy. */
+  moveRoot(id: number, root: string): ProjectRecord {
+    const row = this.#setRoot.get(root, id) as ProjectRow | undefined;
+    if (!row) throw new RummyError(404, `no project ${id}`);
+    return toProject(row);
   }
 
   get(id: number): ProjectRecord | undefined {

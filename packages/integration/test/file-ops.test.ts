@@ -19,7 +19,7 @@ import file from "@rummy/plugin-file";
 import mv from "@rummy/plugin-mv";
 import rm from "@rummy/plugin-rm";
 import set from "@rummy/plugin-set";
-import { type RummyServer, startServer } from "@rummy/server";
+import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import { type Rig, rig } from "../src/index.js";
 
 let r: Rig;
@@ -45,7 +45,7 @@ before(async () => {
   projectId = r.core.projects.ensure("ops", root).id;
   r.core.fileConstraints.set(projectId, "LICENSE", "readonly");
   server = await startServer({ core: r.core, port: 0 });
-  client = await RummyClient.connect(server.url);
+  client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
   await client.hello("ops", root);
 });
 after(async () => {

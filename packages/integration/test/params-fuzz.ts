@@ -10,7 +10,7 @@ import get from "@rummy/plugin-get";
 import mv from "@rummy/plugin-mv";
 import rm from "@rummy/plugin-rm";
 import set from "@rummy/plugin-set";
-import { startServer } from "@rummy/server";
+import { serverToken, startServer } from "@rummy/server";
 import fc from "fast-check";
 import { rig, SHELL_PLUGINS } from "../src/index.js";
 
@@ -98,7 +98,7 @@ export async function fuzzParams(runsPerMethod: number, seed: number): Promise<F
   mkdirSync(join(root, "src"), { recursive: true });
   writeFileSync(join(root, "src", "a.ts"), "export const a = 1;\n");
   const server = await startServer({ core: r.core, port: 0 });
-  const client = await RummyClient.connect(server.url);
+  const client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
   const report: FuzzReport = { methods: 0, calls: 0, accepted: 0, refused: 0 };
   try {
     await client.hello("fuzz", root);
@@ -120,7 +120,10 @@ export async function fuzzParams(runsPerMethod: number, seed: number): Promise<F
     const names = Object.keys(catalog.methods).sort();
     for (const name of names) {
       report.methods++;
-      const caller = name === "rummy/hello" ? await RummyClient.connect(server.url) : client;
+      const caller =
+        name === "rummy/hello"
+          ? await RummyClient.connect(server.url, { token: serverToken(r.core)! })
+          : client;
       await fc.assert(
         fc.asyncProperty(paramsFor(catalog.methods[name]!.params), async (params) => {
           report.calls++;

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RummyClient } from "@rummy/client";
-import { type RummyServer, startServer } from "@rummy/server";
+import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import { type Rig, rig, SHELL_PLUGINS } from "../src/index.js";
 
 let r: Rig;
@@ -12,9 +12,9 @@ let server: RummyServer;
 let client: RummyClient;
 
 before(async () => {
-  r = await rig({ RUMMY_SHELL_TIMEOUT: "20000" }, SHELL_PLUGINS);
+  r = await rig({ RUMMY_SHELL_TIMEOUT: "20000", RUMMY_ALLOW_YOLO: "1" }, SHELL_PLUGINS);
   server = await startServer({ core: r.core, port: 0 });
-  client = await RummyClient.connect(server.url);
+  client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
   await client.hello("it", r.home);
 });
 after(async () => {
@@ -159,7 +159,7 @@ describe("client-executed commands", () => {
     const {
       proposed: [b],
     } = await second;
-    const watcher = await RummyClient.connect(server.url);
+    const watcher = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
     await watcher.hello("it", r.home);
     const cancelled = watcher.waitFor<{ run: string; path: string; reason: string }>(
       "stream/cancelled",

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RummyClient } from "@rummy/client";
 import { definePlugin } from "@rummy/core";
-import { type RummyServer, startServer } from "@rummy/server";
+import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import { type Rig, rig } from "../src/index.js";
 
 /** A side-effect tool for wire tests: proposes; acceptance records the client's answer. */
@@ -31,7 +33,7 @@ let client: RummyClient;
 before(async () => {
   r = await rig({}, [asker]);
   server = await startServer({ core: r.core, port: 0 });
-  client = await RummyClient.connect(server.url);
+  client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
   await client.hello("it", r.home);
 });
 after(async () => {
@@ -155,7 +157,7 @@ describe("run lifecycle over the wire", () => {
   });
 
   test("pending proposals survive the client vanishing; another client resolves them", async () => {
-    const other = await RummyClient.connect(server.url);
+    const other = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
     await other.hello("it", r.home);
     r.llm.enqueue(
       { content: `<ask_user>Proceed?</ask_user>\n<update status="102">waiting</update>` },
@@ -243,8 +245,10 @@ describe("run lifecycle over the wire", () => {
   });
 
   test("notifications reach only connections of the run's project", async () => {
-    const stranger = await RummyClient.connect(server.url);
-    await stranger.hello("another-project", "/tmp/another");
+    const stranger = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
+    const another = join(r.home, "another");
+    mkdirSync(another, { recursive: true });
+    await stranger.hello("another-project", another);
     const seen: unknown[] = [];
     stranger.on("notification", (n) => seen.push(n));
     r.llm.enqueue({ content: `<update status="200">private</update>` });
@@ -309,7 +313,9 @@ describe("load", () => {
       };
     });
     const clients = await Promise.all(
-      Array.from({ length: 50 }, () => RummyClient.connect(server.url)),
+      Array.from({ length: 50 }, () =>
+        RummyClient.connect(server.url, { token: serverToken(r.core)! }),
+      ),
     );
     try {
       await Promise.all(clients.map((c) => c.hello("it", r.home)));

@@ -1,4 +1,3 @@
-import { isAbsolute } from "node:path";
 import {
   ENGINE_EVENTS,
   type EntryState,
@@ -21,6 +20,7 @@ import {
   type WriteResult,
   definePlugin,
 } from "@rummy/core";
+import { allowedProjectParents, bindProject, resolveProjectRoot } from "./project-root.js";
 
 /** The protocol version this server speaks; clients must match its MAJOR. */
 export const RUMMY_PROTOCOL_VERSION = "2.0.0";
@@ -46,6 +46,9 @@ export default definePlugin({
   setup(ctx) {
     const core = ctx.core;
     seedModels(ctx);
+    // Validated at boot: a bad list stops the server instead of admitting roots it should not.
+    const projectParents = allowedProjectParents(core.env.RUMMY_PROJECT_ROOTS);
+    const allowYolo = yoloAllowed(core.env.RUMMY_ALLOW_YOLO);
     const rpc = (name: string, def: Parameters<PluginContext["registerRpc"]>[1]) =>
       ctx.registerRpc(name, def);
 
@@ -106,8 +109,16 @@ export default definePlugin({
           description: "the client's protocol version; a different MAJOR is refused",
         },
         token: { type: "string", description: "the server's shared token, when it has one" },
+        move: {
+          type: "boolean",
+          description:
+            "re-root an existing project at projectRoot (refused while any of its runs is active or waiting)",
+        },
       },
-      handler: (params: { name: string; projectRoot: string; clientVersion?: string }, call) => {
+      handler: (
+        params: { name: string; projectRoot: string; clientVersion?: string; move?: boolean },
+        call,
+      ) => {
         if (params.clientVersion !== undefined) {
           const clientMajor = params.clientVersion.split(".")[0];
           const serverMajor = RUMMY_PROTOCOL_VERSION.split(".")[0];
@@ -119,18 +130,17 @@ export default definePlugin({
           }
         }
         if (!params.name.trim()) throw new RummyError(400, "rummy/hello: name must not be empty");
-        if (!isAbsolute(params.projectRoot))
-          throw new RummyError(400, "rummy/hello: projectRoot must be an absolute path");
-        const project = core.projects.ensure(params.name, params.projectRoot);
+        const root = resolveProjectRoot(params.projectRoot, projectParents);
+        const project = bindProject(core, params.name, root, params.move === true);
         const session = call.session;
         session.projectId = project.id;
         session.projectName = project.name;
-        session.projectRoot = params.projectRoot;
+        session.projectRoot = root;
         session.initialized = true;
         return {
           rummyVersion: RUMMY_PROTOCOL_VERSION,
           projectId: project.id,
-          projectRoot: params.projectRoot,
+          projectRoot: root,
         };
       },
     });
@@ -175,7 +185,15 @@ export default definePlugin({
           description: "with pattern: only entries whose body matches",
         },
       },
-      handler: (params: SetParams, call) => dispatchSet(core, params, call),
+      handler: (params: SetParams, call) => {
+        if (params.path.startsWith("run://") && params.attributes?.yolo === true && !allowYolo) {
+          throw new RummyError(
+            403,
+            "set run://: yolo (server-side execution) is off on this server; start it with RUMMY_ALLOW_YOLO=1 to allow it",
+          );
+        }
+        return dispatchSet(core, params, call);
+      },
     });
 
     rpc("get", {
@@ -732,6 +750,14 @@ async function dispatchRunSet(
     ),
   });
   return { ok: true, alias: run.alias };
+}
+
+/** `RUMMY_ALLOW_YOLO`: "1"/"true" opts the server in to running commands itself; unset or "0" keeps it off. */
+function yoloAllowed(raw: string | undefined): boolean {
+  const value = raw?.trim().toLowerCase() ?? "";
+  if (value === "" || value === "0" || value === "false") return false;
+  if (value === "1" || value === "true") return true;
+  throw new RummyError(400, `RUMMY_ALLOW_YOLO=${JSON.stringify(raw)}: expected 1 or 0`);
 }
 
 function projectOf(call: RpcCallContext): number {

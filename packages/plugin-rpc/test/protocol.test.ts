@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RpcCallError, RummyClient } from "@rummy/client";
 import { createLogger, definePlugin, loadPlugins, RummyCore } from "@rummy/core";
-import { type RummyServer, startServer } from "@rummy/server";
+import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import rpcPlugin, { RUMMY_PROTOCOL_VERSION } from "../src/index.js";
 
 let home: string;
@@ -13,6 +13,7 @@ let core: RummyCore;
 let server: RummyServer;
 let client: RummyClient;
 let projectId: number;
+let demoRoot: string;
 
 // The schemes a real distribution gets from other plugins; enough to exercise the primitives.
 const schemes = definePlugin({
@@ -26,6 +27,8 @@ const schemes = definePlugin({
 
 before(async () => {
   home = mkdtempSync(join(tmpdir(), "rummy-rpc-"));
+  demoRoot = join(home, "demo-project");
+  mkdirSync(demoRoot);
   core = RummyCore.open({
     home,
     env: { RUMMY_MODEL_fast: "openai/gpt-4o-mini" },
@@ -37,8 +40,8 @@ before(async () => {
   });
   assert.equal(report.failed.length, 0);
   server = await startServer({ core, port: 0 });
-  client = await RummyClient.connect(server.url);
-  const hello = await client.hello("demo", "/tmp/demo-project");
+  client = await RummyClient.connect(server.url, { token: serverToken(core)! });
+  const hello = await client.hello("demo", demoRoot);
   projectId = hello.projectId;
 });
 
@@ -64,7 +67,7 @@ async function rejects(promise: Promise<unknown>, code: number, message?: RegExp
 
 describe("handshake and discovery", () => {
   test("rummy/hello returns the protocol version and project; a MAJOR mismatch is refused", async () => {
-    const other = await RummyClient.connect(server.url);
+    const other = await RummyClient.connect(server.url, { token: serverToken(core)! });
     try {
       const res = await other.call<{
         rummyVersion: string;
@@ -72,7 +75,7 @@ describe("handshake and discovery", () => {
         projectRoot: string;
       }>("rummy/hello", {
         name: "demo",
-        projectRoot: "/tmp/demo-project",
+        projectRoot: demoRoot,
         clientVersion: "2.3.1",
       });
       assert.equal(res.rummyVersion, RUMMY_PROTOCOL_VERSION);
@@ -138,7 +141,7 @@ describe("handshake and discovery", () => {
   });
 
   test("methods that need a project refuse a connection that has not said hello", async () => {
-    const fresh = await RummyClient.connect(server.url);
+    const fresh = await RummyClient.connect(server.url, { token: serverToken(core)! });
     try {
       await rejects(fresh.call("getRuns"), -32001, /rummy\/hello/);
       assert.ok(Array.isArray(await fresh.call("getModels")), "models need no project");

@@ -1,7 +1,22 @@
 export {
-  isLoopback,
   RPC_ERRORS,
   type RummyServer,
   type ServerOptions,
+  serverToken,
   startServer,
 } from "./server.js";
+export {
+  checkRequestSource,
+  isLoopback,
+  isWildcard,
+  ownOrigins,
+  parseAllowedOrigins,
+  type ResolvedToken,
+  resolveToken,
+  rotateToken,
+  type SourceDecision,
+  type SourcePolicy,
+  TOKEN_FILE,
+  type TokenSource,
+  tokenMatches,
+} from "./security.js";

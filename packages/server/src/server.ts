@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { type AddressInfo, isIP } from "node:net";
+import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
   errorMessage,
@@ -24,6 +24,14 @@ import {
   type JSONRPCResponse,
 } from "json-rpc-2.0";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import {
+  checkRequestSource,
+  isLoopback,
+  parseAllowedOrigins,
+  resolveToken,
+  type SourcePolicy,
+  tokenMatches,
+} from "./security.js";
 
 /** Application error codes, in the range JSON-RPC reserves for servers. */
 export const RPC_ERRORS = {
@@ -43,8 +51,14 @@ export interface ServerOptions {
   readonly host?: string;
   /** Default `RUMMY_PORT` or 3044; 0 picks a free port. */
   readonly port?: number;
-  /** Shared secret clients present (`Authorization: Bearer …`, `?token=`, or `token` in `rummy/hello`). */
+  /**
+   * Shared secret clients present (`Authorization: Bearer …`, `?token=`, or `token` in
+   * `rummy/hello`). Default: `RUMMY_TOKEN`, else `<core.home>/token` (created on first start).
+   * `null` (or `RUMMY_TOKEN=off`) turns auth off, which is allowed on loopback only.
+   */
   readonly token?: string | null;
+  /** Browser origins allowed to connect besides the server's own. Default `RUMMY_ALLOWED_ORIGINS`. */
+  readonly allowedOrigins?: readonly string[];
   /** Largest accepted frame, in bytes. Default 16 MiB. */
   readonly maxPayload?: number;
   /** Per-call limit for methods not marked long-running. Default `RUMMY_RPC_TIMEOUT` or 30 s. */
@@ -57,6 +71,8 @@ export interface RummyServer {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** Whether connections must present a token. */
+  readonly auth: "token" | "off";
   /** Live connections. */
   connections(): number;
   close(): Promise<void>;
@@ -72,12 +88,6 @@ interface Connection {
   alive: boolean;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith("127."));
-}
-
 /**
  * Starts the JSON-RPC 2.0 WebSocket server over a core. Methods come from
  * the core's RPC registry (so plugins add them); this layer owns envelopes,
@@ -88,7 +98,17 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   const env = core.env;
   const host = options.host ?? env.RUMMY_HOST ?? "127.0.0.1";
   const port = options.port ?? numberFrom(env.RUMMY_PORT, "RUMMY_PORT", 3044);
-  const token = options.token !== undefined ? options.token : (env.RUMMY_TOKEN ?? null) || null;
+  const fromHome = options.token === undefined ? resolveToken(core.home, env) : null;
+  let token = options.token !== undefined ? options.token : fromHome!.token;
+  // A token from RUMMY_HOME/token is re-read per connection, so `rummy token --rotate` locks out the old one.
+  const currentToken = (): string | null => {
+    if (fromHome?.source === "file")
+      token = resolveToken(core.home, env, { create: false }).token ?? token;
+    return token;
+  };
+  const allowedOrigins = parseAllowedOrigins(
+    options.allowedOrigins ? options.allowedOrigins.join(",") : env.RUMMY_ALLOWED_ORIGINS,
+  );
   const maxPayload = options.maxPayload ?? 16 * 1024 * 1024;
   const callTimeoutMs =
     options.callTimeoutMs ?? numberFrom(env.RUMMY_RPC_TIMEOUT, "RUMMY_RPC_TIMEOUT", 30_000);
@@ -96,12 +116,30 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   if (!isLoopback(host) && !token) {
     throw new RummyError(
       400,
-      `refusing to listen on ${host} without a token: set RUMMY_TOKEN (clients must present it), or listen on 127.0.0.1`,
+      `refusing to listen on ${host} without a token: unset RUMMY_TOKEN=off (the token in RUMMY_HOME/token is used), or listen on 127.0.0.1`,
     );
   }
+  if (!token)
+    core.log.warn(
+      "auth is OFF (RUMMY_TOKEN=off): any process on this machine can drive this server; do not use this outside tests",
+    );
 
   const connections = new Map<string, Connection>();
-  const wss = new WebSocketServer({ host, port, maxPayload, clientTracking: false });
+  let policy: SourcePolicy | null = null;
+  const wss = new WebSocketServer({
+    host,
+    port,
+    maxPayload,
+    clientTracking: false,
+    // Refused before the upgrade: a web page not on the list, or a DNS-rebound Host, never gets a socket.
+    verifyClient: (info, done) => {
+      policy ??= { host, port: (wss.address() as AddressInfo).port, allowedOrigins };
+      const decision = checkRequestSource(info.req.headers, policy);
+      if (decision.ok) return done(true);
+      core.log.warn(`refused a connection: ${decision.reason}`);
+      done(false, decision.status, decision.reason);
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     wss.once("listening", resolve);
     wss.once("error", reject);
@@ -136,6 +174,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
 
   wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
     const connectionId = randomUUID();
+    const expected = currentToken();
     const conn: Connection = {
       socket,
       session: {
@@ -148,7 +187,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       },
       inflight: new Set(),
       outbox: [],
-      authorized: !token || presentedToken(request) === token,
+      authorized: !expected || tokenMatches(presentedToken(request), expected),
       alive: true,
     };
     connections.set(connectionId, conn);
@@ -245,7 +284,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
           projectId: conn.session.projectId,
           method: name,
           requestId: id,
-          params,
+          params: withoutToken(params),
           result: response.error ? undefined : response.result,
           errorCode: response.error?.code ?? null,
           errorMessage: response.error?.message ?? null,
@@ -257,6 +296,33 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       return isNotification ? null : response;
     };
 
+    const isHello = name === "rummy/hello";
+    // Before the token, nothing but ping and the handshake answers — not even "method not found".
+    if (!conn.authorized && !isHello && name !== "ping") {
+      return reply(
+        createJSONRPCErrorResponse(
+          id,
+          RPC_ERRORS.unauthorized,
+          "this server needs its token (RUMMY_HOME/token): present it as Authorization: Bearer, ?token=, or token in rummy/hello",
+        ),
+      );
+    }
+    if (isHello && !conn.authorized) {
+      const expected = currentToken();
+      if (
+        !expected ||
+        !tokenMatches((params as { token?: unknown } | undefined)?.token, expected)
+      ) {
+        return reply(
+          createJSONRPCErrorResponse(
+            id,
+            RPC_ERRORS.unauthorized,
+            "wrong or missing token: the server's token is in its RUMMY_HOME/token",
+          ),
+        );
+      }
+      conn.authorized = true;
+    }
     const method = core.rpc.get(name);
     if (!method)
       return reply(
@@ -266,24 +332,6 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
           `Method not found: ${name}`,
         ),
       );
-    const isHello = name === "rummy/hello";
-    if (!conn.authorized && !isHello && name !== "ping") {
-      return reply(
-        createJSONRPCErrorResponse(
-          id,
-          RPC_ERRORS.unauthorized,
-          "this server needs a token: present it in rummy/hello (token) or when connecting",
-        ),
-      );
-    }
-    if (isHello && !conn.authorized) {
-      if ((params as { token?: unknown } | undefined)?.token !== token) {
-        return reply(
-          createJSONRPCErrorResponse(id, RPC_ERRORS.unauthorized, "wrong or missing token"),
-        );
-      }
-      conn.authorized = true;
-    }
     if ((method.requiresInit ?? true) && !conn.session.initialized) {
       return reply(
         createJSONRPCErrorResponse(
@@ -412,6 +460,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
     url,
     host: address.address,
     port: address.port,
+    auth: token ? "token" : "off",
     connections: () => connections.size,
     close: async () => {
       clearInterval(heartbeat);
@@ -480,6 +529,13 @@ function presentedToken(request: IncomingMessage): string | null {
   return url.searchParams.get("token");
 }
 
+/** Params as the RPC log keeps them: a presented token never reaches the database. */
+function withoutToken(params: unknown): unknown {
+  if (params === null || typeof params !== "object" || Array.isArray(params)) return params;
+  if (!("token" in params)) return params;
+  return { ...(params as Record<string, unknown>), token: "[redacted]" };
+}
+
 function rawToString(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
   if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
@@ -546,4 +602,9 @@ function registerStatus(core: RummyCore, connections: () => number): { close(): 
       unregister();
     },
   };
+}
+
+/** The token `startServer({ core })` expects by default (creating `<home>/token` if needed); null when auth is off. */
+export function serverToken(core: RummyCore): string | null {
+  return resolveToken(core.home, core.env).token;
 }

@@ -66,7 +66,14 @@ before(async () => {
     longRunning: true,
     handler: () => new Promise((r) => setTimeout(() => r("done"), 300)),
   });
-  server = await startServer({ core, port: 0, callTimeoutMs: 200, maxPayload: 64 * 1024 });
+  // Deliberately open: these tests are about envelopes; auth has its own tests below.
+  server = await startServer({
+    core,
+    port: 0,
+    token: null,
+    callTimeoutMs: 200,
+    maxPayload: 64 * 1024,
+  });
 });
 
 after(async () => {

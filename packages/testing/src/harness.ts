@@ -9,7 +9,7 @@ import {
   type PluginDefinition,
   RummyCore,
 } from "@rummy/core";
-import { type RummyServer, startServer } from "@rummy/server";
+import { resolveToken, type RummyServer, startServer } from "@rummy/server";
 import { type FakeLlm, startFakeLlm } from "./fake-llm.js";
 
 export interface RummyHarnessOptions {
@@ -31,6 +31,8 @@ export interface RummyHarness {
   readonly home: string;
   readonly projectId: number;
   readonly report: LoadReport;
+  /** The server's token (from the temp home's `token` file), which every client presents. */
+  readonly token: string;
   /** Another client, already past rummy/hello for the same project. */
   connect(): Promise<RummyClient>;
   close(): Promise<void>;
@@ -63,11 +65,13 @@ export async function startRummy(options: RummyHarnessOptions): Promise<RummyHar
     bundled: options.plugins,
     pluginDir: join(home, "no-plugins"),
   });
+  // Secure like a real start: the server makes the home's token and clients present it.
   const server = await startServer({ core, host: "127.0.0.1", port: 0 });
+  const token = resolveToken(home, core.env, { create: false }).token ?? "";
   const project = options.project ?? "test";
   const clients: RummyClient[] = [];
   const connect = async () => {
-    const c = await RummyClient.connect(server.url);
+    const c = await RummyClient.connect(server.url, { token });
     clients.push(c);
     await c.hello(project, home);
     return c;
@@ -82,6 +86,7 @@ export async function startRummy(options: RummyHarnessOptions): Promise<RummyHar
     home,
     projectId,
     report,
+    token,
     connect,
     close: async () => {
       await Promise.all(clients.map((c) => c.close()));

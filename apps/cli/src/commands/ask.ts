@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { RpcCallError, RummyClient } from "@rummy/client";
 import { errorMessage, type PluginDefinition } from "@rummy/core";
 import { runCommand, scrubbedEnv } from "@rummy/plugin-yolo";
-import { startServer } from "@rummy/server";
+import { RPC_ERRORS, resolveToken, startServer } from "@rummy/server";
 import { boot } from "../distribution.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Home } from "../home.js";
@@ -109,7 +109,11 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
   let embedded: { close(): Promise<void> } | null = null;
   let url = options.connect;
   if (!url) {
-    const { core, report } = await boot(home, {
+    // `--yes` on the embedded server is the person at this terminal opting in to server-side execution.
+    const embeddedHome = options.yes
+      ? { ...home, env: { ...home.env, RUMMY_ALLOW_YOLO: "1" } }
+      : home;
+    const { core, report } = await boot(embeddedHome, {
       quiet: true,
       ...(options.extra ? { extra: options.extra } : {}),
     });
@@ -126,10 +130,9 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
   }
   let client: RummyClient;
   try {
-    client = await RummyClient.connect(
-      url,
-      home.env.RUMMY_TOKEN ? { token: home.env.RUMMY_TOKEN } : {},
-    );
+    // The token of this RUMMY_HOME: the embedded server's, or a local `rummy serve`'s.
+    const { token } = resolveToken(home.path, home.env, { create: !options.connect });
+    client = await RummyClient.connect(url, token ? { token } : {});
   } catch (error) {
     await embedded?.close();
     throw new CliError(errorMessage(error), {
@@ -228,6 +231,14 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     if (final.status === 422 || (final.status === 499 && rejected > 0)) return EXIT.refused;
     return EXIT.failure;
   } catch (error) {
+    if (error instanceof RpcCallError && error.code === RPC_ERRORS.unauthorized)
+      throw new CliError(`the server refused the token: ${error.message}`, {
+        hint: "the CLI reads RUMMY_HOME/token (or RUMMY_TOKEN); use the server's RUMMY_HOME, or `rummy token` on its machine",
+      });
+    if (error instanceof RpcCallError && (error.data as { status?: number })?.status === 409)
+      throw new CliError(error.message, {
+        hint: "name this folder's project with --project <name>",
+      });
     if (error instanceof RpcCallError) throw new CliError(error.message);
     throw error;
   } finally {

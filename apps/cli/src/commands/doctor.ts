@@ -1,5 +1,6 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { asProviderError, errorMessage, RummyError } from "@rummy/core";
+import { resolveToken } from "@rummy/server";
 import { boot } from "../distribution.js";
 import { EXIT } from "../errors.js";
 import type { Home } from "../home.js";
@@ -16,6 +17,17 @@ export async function doctor(home: Home): Promise<number> {
     add("home", true, `${home.path} is writable`);
   } catch {
     add("home", false, `${home.path} is not writable`);
+  }
+  // Where the token is and whether it is private — never the token itself.
+  const auth = resolveToken(home.path, home.env, { create: false });
+  if (auth.source === "off")
+    add("auth", false, "RUMMY_TOKEN=off: any local process can drive the server");
+  else if (auth.source === "env") add("auth", true, "token from RUMMY_TOKEN");
+  else if (!existsSync(auth.path))
+    add("auth", true, `${auth.path} is created on the first \`rummy serve\``);
+  else {
+    const mode = statSync(auth.path).mode & 0o777;
+    add("auth", mode === 0o600, `token in ${auth.path} (mode ${mode.toString(8)})`);
   }
   let booted: Awaited<ReturnType<typeof boot>> | undefined;
   try {

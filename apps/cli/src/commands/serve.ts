@@ -1,5 +1,5 @@
 import { errorMessage } from "@rummy/core";
-import { startServer } from "@rummy/server";
+import { resolveToken, startServer } from "@rummy/server";
 import { boot } from "../distribution.js";
 import { CliError } from "../errors.js";
 import type { Home } from "../home.js";
@@ -8,7 +8,9 @@ import type { Home } from "../home.js";
 export async function serve(home: Home): Promise<number> {
   const { core, report, missing } = await boot(home);
   let server: Awaited<ReturnType<typeof startServer>>;
+  let auth: ReturnType<typeof resolveToken>;
   try {
+    auth = resolveToken(home.path, home.env);
     server = await startServer({ core });
   } catch (error) {
     await core.close();
@@ -23,6 +25,15 @@ export async function serve(home: Home): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`rummy listening on ${server.url}`);
   out(`home: ${home.path}`);
+  out(
+    auth.source === "off"
+      ? "auth: OFF (RUMMY_TOKEN=off) — WARNING: any process on this machine can drive this server"
+      : `auth: token ${auth.source === "env" ? "from RUMMY_TOKEN" : `in ${auth.path}`}${auth.created ? " (created)" : ""}; clients present it (rummy ask/act read it themselves)`,
+  );
+  if (auth.source === "off")
+    process.stderr.write(
+      "rummy: WARNING: auth is off (RUMMY_TOKEN=off); use this for tests only\n",
+    );
   out(`plugins: ${report.loaded.map((p) => p.name).join(", ") || "none"}`);
   for (const f of report.failed) out(`plugin FAILED: ${f.name}: ${f.error}`);
   for (const m of missing) out(`plugin MISSING: ${m.name}: ${m.error}`);
