@@ -91,7 +91,8 @@ export function startServe(
         clearTimeout(timer);
         resolve({
           url: m[1]!,
-          token: env.RUMMY_TOKEN ?? resolveToken(home, {}, { create: false }).token ?? "",
+          token:
+            resolveToken(home, { RUMMY_TOKEN: env.RUMMY_TOKEN }, { create: false }).token ?? "",
           pid: child.pid!,
           output: () => out,
           stop: () =>

@@ -7,6 +7,12 @@ import type { Home } from "../home.js";
 /** Starts the server with the default plugins and runs until SIGINT/SIGTERM. Returns -1: the process stays up. */
 export async function serve(home: Home): Promise<number> {
   const { core, report, missing } = await boot(home);
+  // Without the protocol plugin (e.g. a bad RUMMY_PROJECT_ROOTS) there is nothing safe to serve.
+  const protocol = report.failed.find((f) => f.name === "rpc");
+  if (protocol) {
+    await core.close();
+    throw new CliError(`cannot serve: the rpc plugin failed to load: ${protocol.error}`);
+  }
   let server: Awaited<ReturnType<typeof startServer>>;
   let auth: ReturnType<typeof resolveToken>;
   try {
