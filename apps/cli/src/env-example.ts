@@ -6,8 +6,16 @@ export const ENV_EXAMPLE = `# rummy configuration. Copy to .env in this folder a
 # Address and port the JSON-RPC WebSocket server listens on (loopback by default).
 # RUMMY_HOST=127.0.0.1
 # RUMMY_PORT=3044
-# Shared token clients must present. Required to listen on anything but loopback.
+# Clients must present the token in RUMMY_HOME/token (created on first start, mode 0600;
+# \`rummy token\` prints it, \`rummy token --rotate\` replaces it). RUMMY_TOKEN overrides the file;
+# RUMMY_TOKEN=off disables auth (tests only; loopback only; warned at every start).
 # RUMMY_TOKEN=
+# Browser origins allowed to connect (comma-separated), besides the server's own page.
+# RUMMY_ALLOWED_ORIGINS=https://app.example
+# Let clients ask for yolo (proposals accepted at once, commands run by the server).
+# RUMMY_ALLOW_YOLO=1
+# Directories project roots must be in (separated by ':'); / and your home are refused unless listed.
+# RUMMY_PROJECT_ROOTS=/home/me/src:/work
 
 # --- Models -------------------------------------------------------------------
 # An alias per model: RUMMY_MODEL_<alias>="<provider>/<model>". The first segment picks
