@@ -36,10 +36,6 @@ export async function serve(home: Home): Promise<number> {
       ? "auth: OFF (RUMMY_TOKEN=off) — WARNING: any process on this machine can drive this server"
       : `auth: token ${auth.source === "env" ? "from RUMMY_TOKEN" : `in ${auth.path}`}${auth.created ? " (created)" : ""}; clients present it (rummy ask/act read it themselves)`,
   );
-  if (auth.source === "off")
-    process.stderr.write(
-      "rummy: WARNING: auth is off (RUMMY_TOKEN=off); use this for tests only\n",
-    );
   out(`plugins: ${report.loaded.map((p) => p.name).join(", ") || "none"}`);
   for (const f of report.failed) out(`plugin FAILED: ${f.name}: ${f.error}`);
   for (const m of missing) out(`plugin MISSING: ${m.name}: ${m.error}`);
