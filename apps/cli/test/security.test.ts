@@ -431,7 +431,11 @@ describe("server-side opt-ins and limits", () => {
       const open_ = await startServe(home, ["--port", "0"], { RUMMY_TOKEN: "off" });
       try {
         assert.match(open_.output(), /auth: OFF \(RUMMY_TOKEN=off\)[^\n]*WARNING/);
-        assert.match(open_.output(), /warn: auth is OFF \(RUMMY_TOKEN=off\)/, "and in the log, on stderr");
+        assert.match(
+          open_.output(),
+          /warn: auth is OFF \(RUMMY_TOKEN=off\)/,
+          "and in the log, on stderr",
+        );
         assert.equal(existsSync(join(home, "token")), false, "no token file is made");
         const socket = await open(open_.url);
         assert.ok((await request(socket, "discover")).result);
