@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   realpathSync,
@@ -17,7 +18,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { RpcCallError, RummyClient } from "@rummy/client";
 import { type FakeLlm, startFakeLlm } from "@rummy/testing";
-import { startServe, tempHome } from "./helpers.js";
+import { rummy, startServe, tempHome } from "./helpers.js";
 
 let llm: FakeLlm;
 let home: string;
@@ -25,6 +26,7 @@ let cleanup: () => void;
 let victimRoot: string;
 let attackerRoot: string;
 let server: Awaited<ReturnType<typeof startServe>>;
+let llmEnv: Record<string, string>;
 
 before(async () => {
   llm = await startFakeLlm();
@@ -34,12 +36,13 @@ before(async () => {
   // The same text in both: an edit sent to the wrong root would apply cleanly there.
   writeFileSync(join(victimRoot, "README.md"), "hello\n");
   writeFileSync(join(attackerRoot, "README.md"), "hello\n");
-  server = await startServe(home, ["--port", "0"], {
+  llmEnv = {
     OPENAI_BASE_URL: llm.url,
     OPENAI_API_KEY: "sk-test",
     RUMMY_MODEL_fake: "openai/fake-model",
     RUMMY_RETRY_ATTEMPTS: "1",
-  });
+  };
+  server = await startServe(home, ["--port", "0"], llmEnv);
 });
 after(async () => {
   await server.stop();
@@ -137,5 +140,34 @@ test("another client cannot re-point a project; the pending edit lands in the ro
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test("the CLI names the conflict when two folders share a name, and --project resolves it", async () => {
+  const base = realpathSync(mkdtempSync(join(tmpdir(), "rummy-same-name-")));
+  const first = join(base, "one", "app");
+  const second = join(base, "two", "app");
+  mkdirSync(first, { recursive: true });
+  mkdirSync(second, { recursive: true });
+  try {
+    const ask = (cwd: string, extra: string[] = []) =>
+      rummy(["ask", "--connect", server.url, "--model", "fake", ...extra, "hi"], {
+        home,
+        env: llmEnv,
+        cwd,
+      });
+    llm.enqueue({ content: `<update status="200">first</update>` });
+    const ok = await ask(first);
+    assert.equal(ok.code, 0, ok.stderr);
+    const clash = await ask(second);
+    assert.equal(clash.code, 1);
+    assert.match(clash.stderr, /project 'app' is rooted at .*one\/app, not .*two\/app/);
+    assert.match(clash.stderr, /--project <name>/);
+    llm.enqueue({ content: `<update status="200">second</update>` });
+    const named = await ask(second, ["--project", "app-two"]);
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stdout, /second/);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
   }
 });
