@@ -85,7 +85,7 @@ export default definePlugin({
 
     rpc("rummy/hello", {
       description:
-        "Connection handshake, the first call a client makes: names the project (created on first use) and checks the protocol version (MAJOR must match). Returns { rummyVersion, projectId, projectRoot }.",
+        "Connection handshake, the first call a client makes: names the project (created on first use, its root fixed then: an existing directory, resolved through symlinks; another root is refused 409 unless move is true and the project is idle) and checks the protocol version (MAJOR must match). Presents the token if the connection did not. Returns { rummyVersion, projectId, projectRoot }.",
       requiresInit: false,
       params: {
         name: {

@@ -523,8 +523,9 @@ function matches(conn: Connection, target: NotificationTarget): boolean {
 }
 
 function presentedToken(request: IncomingMessage): string | null {
-  const auth = request.headers.authorization;
-  if (auth?.startsWith("Bearer ")) return auth.slice(7).trim();
+  // The auth scheme is case-insensitive (RFC 7235).
+  const bearer = /^bearer\s+(.+)$/i.exec(request.headers.authorization ?? "");
+  if (bearer) return bearer[1]!.trim();
   const url = new URL(request.url ?? "/", "ws://localhost");
   return url.searchParams.get("token");
 }

@@ -345,6 +345,22 @@ describe("tokens and binding", () => {
       bearer.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "echo", params: { text: "y" } }));
       assert.deepEqual((await bearer.next()).result, { text: "y" });
       bearer.close();
+      const lower = await raw(guarded.url, { headers: { authorization: "bearer s3cret" } });
+      lower.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "echo", params: { text: "z" } }));
+      assert.deepEqual(
+        (await lower.next()).result,
+        { text: "z" },
+        "the scheme is case-insensitive",
+      );
+      lower.close();
+      const stranger = await raw(guarded.url, { headers: { authorization: "Bearer s3cre" } });
+      stranger.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "no/such" }));
+      assert.equal(
+        (await stranger.next()).error.code,
+        RPC_ERRORS.unauthorized,
+        "an unknown method is not told apart before the token",
+      );
+      stranger.close();
     } finally {
       await guarded.close();
     }
