@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveToken } from "@rummy/server";
@@ -29,7 +29,7 @@ export function rummy(
       if (v !== undefined && !/^(RUMMY_|OPENAI_|OPENROUTER_|XAI_|OLLAMA_)/.test(k)) env[k] = v;
     }
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? tmpdir(),
+      cwd: options.cwd ?? defaultCwd(options.home),
       env: { ...env, RUMMY_HOME: options.home, RUMMY_LOG_LEVEL: "warn", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
@@ -54,9 +54,25 @@ export function tokenOf(home: string): string {
   return token;
 }
 
+/**
+ * Where a CLI call runs unless told: an empty folder of its own beside the home (ask/act make the
+ * current folder the project, and scanning the shared /tmp makes runs slow and their prompts noisy).
+ */
+function defaultCwd(home: string): string {
+  const cwd = `${home}-cwd`;
+  mkdirSync(cwd, { recursive: true });
+  return cwd;
+}
+
 export function tempHome(): { home: string; cleanup: () => void } {
   const home = mkdtempSync(join(tmpdir(), "rummy-cli-"));
-  return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+  return {
+    home,
+    cleanup: () => {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(`${home}-cwd`, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Starts `rummy serve` as a child process and resolves once it prints where it listens. */

@@ -416,13 +416,18 @@ describe("server-side opt-ins and limits", () => {
       rmSync(parent, { recursive: true, force: true });
       rmSync(outside, { recursive: true, force: true });
     }
-    const bad = await rummy(["serve", "--port", "0"], {
-      home: tempHome().home,
-      env: { RUMMY_PROJECT_ROOTS: "relative/dir" },
-      timeoutMs: 30_000,
-    });
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr + bad.stdout, /RUMMY_PROJECT_ROOTS/);
+    const badHome = tempHome();
+    try {
+      const bad = await rummy(["serve", "--port", "0"], {
+        home: badHome.home,
+        env: { RUMMY_PROJECT_ROOTS: "relative/dir" },
+        timeoutMs: 30_000,
+      });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /cannot serve: the rpc plugin failed to load: RUMMY_PROJECT_ROOTS/);
+    } finally {
+      badHome.cleanup();
+    }
   });
 
   test("RUMMY_TOKEN=off is loud, loopback only, and open; RUMMY_TOKEN from the shell wins over the file", async () => {
