@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveToken } from "@rummy/server";
@@ -55,12 +55,16 @@ export function tokenOf(home: string): string {
 }
 
 /**
- * Where a CLI call runs unless told: an empty folder of its own beside the home (ask/act make the
- * current folder the project, and scanning the shared /tmp makes runs slow and their prompts noisy).
+ * Where a CLI call runs unless told: an empty folder of its own per home (ask/act make the current
+ * folder the project, and scanning the shared /tmp makes runs slow and their prompts noisy).
  */
+const cwds = new Map<string, string>();
 function defaultCwd(home: string): string {
-  const cwd = `${home}-cwd`;
-  mkdirSync(cwd, { recursive: true });
+  let cwd = cwds.get(home);
+  if (!cwd) {
+    cwd = mkdtempSync(join(tmpdir(), "rummy-cli-cwd-"));
+    cwds.set(home, cwd);
+  }
   return cwd;
 }
 
@@ -70,7 +74,8 @@ export function tempHome(): { home: string; cleanup: () => void } {
     home,
     cleanup: () => {
       rmSync(home, { recursive: true, force: true });
-      rmSync(`${home}-cwd`, { recursive: true, force: true });
+      const cwd = cwds.get(home);
+      if (cwd) rmSync(cwd, { recursive: true, force: true });
     },
   };
 }
