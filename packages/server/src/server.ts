@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type AddressInfo, isIP } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
@@ -101,13 +101,17 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   }
 
   const connections = new Map<string, Connection>();
-  const wss = new WebSocketServer({ host, port, maxPayload, clientTracking: false });
+  // One port: plain requests go to the plugins' HTTP routes, upgrades to the WebSocket.
+  const http = createServer((request, response) => serveHttp(core, request, response));
+  const wss = new WebSocketServer({ server: http, maxPayload, clientTracking: false });
   await new Promise<void>((resolve, reject) => {
-    wss.once("listening", resolve);
-    wss.once("error", reject);
+    http.once("listening", resolve);
+    http.once("error", reject);
+    http.listen(port, host);
   });
+  http.on("error", (error) => core.log.error(`server error: ${errorMessage(error)}`));
   wss.on("error", (error) => core.log.error(`server error: ${errorMessage(error)}`));
-  const address = wss.address() as AddressInfo;
+  const address = http.address() as AddressInfo;
 
   const status = registerStatus(core, () => connections.size);
 
@@ -423,8 +427,50 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       }
       connections.clear();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A plain HTTP request: answered by a plugin's route, only for a loopback
+ * client that names a loopback host (a page on another name could be a DNS
+ * rebinding of 127.0.0.1). Everything else is refused.
+ */
+function serveHttp(core: RummyCore, request: IncomingMessage, response: ServerResponse): void {
+  const refuse = (status: number, text: string) => {
+    response.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+    response.end(`${text}\n`);
+  };
+  const remote = request.socket.remoteAddress ?? "";
+  if (!isLoopback(remote.replace(/^::ffff:/, "")))
+    return refuse(403, "pages are served to loopback clients only");
+  if (!isLoopback(hostName(request.headers.host)))
+    return refuse(403, "the Host header must name a loopback address");
+  let pathname: string;
+  try {
+    pathname = new URL(request.url ?? "/", "http://localhost").pathname;
+  } catch {
+    return refuse(400, "bad request path");
+  }
+  const route = core.http.match(pathname);
+  if (!route) return refuse(404, "not found");
+  Promise.resolve()
+    .then(() => route.handler(request, response))
+    .catch((error) => {
+      core.log.error(`http route ${route.prefix} (${route.owner}) failed: ${errorMessage(error)}`);
+      if (!response.headersSent) refuse(500, "internal error");
+      else response.destroy();
+    });
+}
+
+/** The host name of a Host header, without port or IPv6 brackets. */
+function hostName(header: string | undefined): string {
+  if (!header) return "";
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(header);
+  if (bracketed) return bracketed[1]!;
+  return header.replace(/:\d+$/, "").toLowerCase();
 }
 
 class CallTimeout extends Error {
