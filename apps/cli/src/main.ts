@@ -9,6 +9,7 @@ usage:
   rummy ask "<prompt>" [options]        ask a question (read-only run)
   rummy act "<prompt>" [options]        ask for changes (proposals need your approval)
   rummy demo                            a complete run against a scripted model, no API key needed
+  rummy web [--open]                    print (and open) the web page's URL for this folder's project
   rummy plugins list|add <package>|remove <package>
   rummy models list|add <alias> <provider/model> [--context N]|remove <alias>
   rummy runs list|show <alias>
@@ -34,6 +35,7 @@ const COMMANDS = [
   "models",
   "runs",
   "doctor",
+  "web",
   "help",
 ] as const;
 type Command = (typeof COMMANDS)[number];
@@ -55,6 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       context: { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
+      open: { type: "boolean" },
     },
   });
   if (values.version) {
@@ -96,6 +99,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import("./commands/runs.js")).runs(home, rest, values);
     case "doctor":
       return (await import("./commands/doctor.js")).doctor(home);
+    case "web":
+      return (await import("./commands/web.js")).web(home, values);
     default:
       throw new CliError(`unknown command '${first}'`, { exitCode: EXIT.usage });
   }

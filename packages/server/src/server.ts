@@ -439,30 +439,41 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
  * rebinding of 127.0.0.1). Everything else is refused.
  */
 function serveHttp(core: RummyCore, request: IncomingMessage, response: ServerResponse): void {
-  const refuse = (status: number, text: string) => {
+  const refusal = httpRefusal(request);
+  const route = refusal ? undefined : core.http.match(pathOf(request.url));
+  if (refusal || !route) {
+    const [status, text] = refusal ?? [404, "not found"];
     response.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
     response.end(`${text}\n`);
-  };
-  const remote = request.socket.remoteAddress ?? "";
-  if (!isLoopback(remote.replace(/^::ffff:/, "")))
-    return refuse(403, "pages are served to loopback clients only");
-  if (!isLoopback(hostName(request.headers.host)))
-    return refuse(403, "the Host header must name a loopback address");
-  let pathname: string;
-  try {
-    pathname = new URL(request.url ?? "/", "http://localhost").pathname;
-  } catch {
-    return refuse(400, "bad request path");
+    return;
   }
-  const route = core.http.match(pathname);
-  if (!route) return refuse(404, "not found");
   Promise.resolve()
     .then(() => route.handler(request, response))
     .catch((error) => {
       core.log.error(`http route ${route.prefix} (${route.owner}) failed: ${errorMessage(error)}`);
-      if (!response.headersSent) refuse(500, "internal error");
-      else response.destroy();
+      if (response.headersSent) response.destroy();
+      else {
+        response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+        response.end("internal error\n");
+      }
     });
+}
+
+/** Why a plain request is refused before any route sees it, if it is. */
+function httpRefusal(request: IncomingMessage): [number, string] | null {
+  const remote = (request.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  if (!isLoopback(remote)) return [403, "pages are served to loopback clients only"];
+  if (!isLoopback(hostName(request.headers.host)))
+    return [403, "the Host header must name a loopback address"];
+  return null;
+}
+
+function pathOf(url: string | undefined): string {
+  try {
+    return new URL(url ?? "/", "http://localhost").pathname;
+  } catch {
+    return "/";
+  }
 }
 
 /** The host name of a Host header, without port or IPv6 brackets. */

@@ -100,7 +100,12 @@ test("a Host that is not a loopback name is refused (DNS rebinding)", async () =
 });
 
 test("with no route for a path the answer is 404", async () => {
-  const bare = RummyCore.open({ home, dbPath: ":memory:", env: {}, logger: createLogger("silent") });
+  const bare = RummyCore.open({
+    home,
+    dbPath: ":memory:",
+    env: {},
+    logger: createLogger("silent"),
+  });
   const plain = await startServer({ core: bare, port: 0, heartbeatMs: 60_000 });
   try {
     assert.equal((await get(plain.port, "/")).status, 404);
@@ -118,7 +123,12 @@ test("a client that is not on loopback is refused, even when the server listens 
     t.skip("this machine has no non-loopback IPv4 address to connect from");
     return;
   }
-  const wide = RummyCore.open({ home, dbPath: ":memory:", env: {}, logger: createLogger("silent") });
+  const wide = RummyCore.open({
+    home,
+    dbPath: ":memory:",
+    env: {},
+    logger: createLogger("silent"),
+  });
   wide.http.register("/", (_req, res) => res.end("the-page"));
   const open = await startServer({ core: wide, host: "0.0.0.0", port: 0, token: "t0k3n" });
   try {

@@ -1,0 +1,276 @@
+import assert from "node:assert/strict";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { after, before, test } from "node:test";
+import { RummyClient } from "@rummy/client";
+import { type FakeLlm, startFakeLlm } from "@rummy/testing";
+import { rummy, startServe, tempHome } from "./helpers.js";
+
+/**
+ * The web page in a real browser: Debian's Chromium driven by playwright-core
+ * against the real `rummy serve` and the fake LLM. Screenshots of each step go
+ * to test-artifacts/web/.
+ */
+const CHROMIUM = process.env.RUMMY_CHROMIUM ?? "/usr/bin/chromium";
+const ROOT = join(import.meta.dirname, "..", "..", "..");
+const ARTIFACTS = join(ROOT, "test-artifacts", "web");
+/** RUMMY_WEB_DOCS=1 also refreshes the screenshot the READMEs show. */
+const DOCS_SHOT = join(ROOT, "packages", "web", "docs", "context-picture.png");
+const TOKEN = "web-test-token-5b1f";
+
+const missing = existsSync(CHROMIUM)
+  ? null
+  : `Chromium is not installed at ${CHROMIUM}: install it with \`apt-get update && apt-get install -y chromium\` (or set RUMMY_CHROMIUM)`;
+if (missing) process.stderr.write(`web.test: skipped: ${missing}\n`);
+
+let home: string;
+let cleanup: () => void;
+let llm: FakeLlm;
+let project: string;
+let env: Record<string, string>;
+
+before(async () => {
+  ({ home, cleanup } = tempHome());
+  llm = await startFakeLlm();
+  project = realpathSync(mkdtempSync(join(tmpdir(), "rummy-web-project-")));
+  writeFileSync(join(project, "greeting.txt"), "hello\n");
+  env = {
+    OPENAI_BASE_URL: llm.url,
+    OPENAI_API_KEY: "sk-test",
+    RUMMY_MODEL_fake: "openai/fake-model",
+    RUMMY_MODEL: "fake",
+    RUMMY_RETRY_ATTEMPTS: "1",
+    RUMMY_TOKEN: TOKEN,
+  };
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+after(async () => {
+  await llm.close();
+  rmSync(project, { recursive: true, force: true });
+  cleanup();
+});
+
+const INTRO =
+  "Looking at greeting.txt first. It says hello; the task wants the world greeted, so I will edit that one line.";
+const SLOW_TAIL = " Proposing the edit now, then I will wait for you.".repeat(3);
+
+test("the page drives an act run end to end in Chromium: stream, proposal, file, context picture", {
+  skip: missing ?? false,
+  timeout: 180_000,
+}, async () => {
+  const { chromium } = await import("playwright-core");
+  llm.enqueue(
+    {
+      // Streamed slowly so the page shows text while the turn is still going.
+      content: `${INTRO}${SLOW_TAIL}\n<set path="greeting.txt">\n<<<<<<< SEARCH\nhello\n=======\nhello, world\n>>>>>>> REPLACE\n</set>\n<update status="102">editing greeting.txt</update>`,
+      chunkSize: 12,
+      chunkDelayMs: 60,
+      promptTokens: 1234,
+      completionTokens: 56,
+    },
+    {
+      content: `<update status="200">greeted the world</update>`,
+      promptTokens: 1300,
+      completionTokens: 9,
+    },
+  );
+  const server = await startServe(home, ["--port", "0"], env);
+  const port = new URL(server.url).port;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const profile = mkdtempSync(join(tmpdir(), "rummy-web-profile-"));
+  const client = await RummyClient.connect(server.url, { token: TOKEN });
+  await client.hello(basename(project), project);
+  try {
+    // `rummy web` prints the page's address for this folder, the token in the fragment.
+    const printed = await rummy(["web", "--port", port], {
+      home,
+      env: { RUMMY_TOKEN: TOKEN },
+      cwd: project,
+    });
+    assert.equal(printed.code, 0, printed.stderr);
+    const url = printed.stdout.trim();
+    assert.match(url, new RegExp(`^http://127\\.0\\.0\\.1:${port}/#token=${TOKEN}&project=`));
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    void profile;
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(m.text());
+    });
+    page.on("pageerror", (e) => problems.push(e.message));
+    const shot = (name: string) =>
+      page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+    await page.goto(url);
+    await page.locator("#connection.ok").waitFor();
+    await shot("1-connected");
+
+    await page.fill("#prompt", "greet the world in greeting.txt");
+    await page.selectOption("#mode", "act");
+    await page.selectOption("#model", "fake");
+    await page.fill("#alias", "web_edit");
+    await page.click("#start");
+
+    // Streamed text shows while the model is still writing (the turn's audit record does not exist yet).
+    const stream = page.locator('pre.stream[data-key="web_edit:1"]');
+    await stream.filter({ hasText: "Looking at greeting.txt" }).waitFor();
+    const partial = await stream.textContent();
+    const audit = await client.call<unknown[]>("getEntries", {
+      run: "web_edit",
+      pattern: "audit://turn_1",
+    });
+    assert.equal(
+      audit.length,
+      0,
+      "text on the page came from the stream, before the turn's answer was complete",
+    );
+    assert.ok(!partial!.includes("<update"), `still partial: ${partial}`);
+    await shot("2-streaming");
+
+    // The proposal shows its diff; accepting it from the page writes the file and the run ends 200.
+    const proposal = page.locator('#proposals .proposal[data-path^="log://turn_1/set/"]');
+    await proposal.waitFor();
+    const diff = await proposal.locator("pre.diff").textContent();
+    assert.match(diff!, /-hello\n\+hello, world/);
+    assert.equal(
+      readFileSync(join(project, "greeting.txt"), "utf8"),
+      "hello\n",
+      "nothing written before accepting",
+    );
+    await shot("3-proposal");
+    await proposal.locator("button.accept").click();
+    await page.locator('.run-title .badge[data-status="200"]').waitFor({ timeout: 30_000 });
+    assert.equal(readFileSync(join(project, "greeting.txt"), "utf8"), "hello, world\n");
+    const run = await client.call<{
+      status: number;
+      turns: { turn: number; prompt_tokens: number }[];
+    }>("getRun", { run: "web_edit" });
+    assert.equal(run.status, 200);
+    await page.locator("#proposals").waitFor({ state: "detached" });
+    await page
+      .locator('article.turn[data-turn="2"] .verdict')
+      .filter({ hasText: "greeted the world" })
+      .waitFor();
+    await shot("4-done");
+
+    // The context picture of the last turn, checked against getRun and getEntries.
+    await page.click("#tab-context");
+    const svg = page.locator("#context-picture");
+    await svg.waitFor();
+    const lastTurn = run.turns.at(-1)!.turn;
+    assert.equal(await svg.getAttribute("data-turn"), String(lastTurn));
+    const [record] = await client.call<{ attributes: { context: any } }[]>("getEntries", {
+      run: "web_edit",
+      pattern: `audit://turn_${lastTurn}`,
+    });
+    const recorded = record!.attributes.context as {
+      ceiling: number;
+      contextLength: number;
+      tokens: number;
+      entries: [string, string, string, number, number][];
+    };
+    assert.equal(Number(await svg.getAttribute("data-ceiling")), recorded.ceiling);
+    assert.equal(Number(await svg.getAttribute("data-context-length")), recorded.contextLength);
+    assert.equal(Number(await svg.getAttribute("data-prompt-tokens")), recorded.tokens);
+    const summary = await page.locator("#context-summary").textContent();
+    assert.match(
+      summary!,
+      new RegExp(
+        `provider counted ${run.turns.at(-1)!.prompt_tokens.toLocaleString("en-US")} prompt tokens`,
+      ),
+    );
+    // Per scheme, the picture's visible tokens are the run's visible entries as getEntries reports them
+    // (those the last turn itself wrote came after its prompt was built).
+    const entries = await client.call<
+      { path: string; scheme: string; visibility: string; tokens: number; turn: number }[]
+    >("getEntries", { run: "web_edit", visibility: "visible" });
+    const inPrompt = new Set(recorded.entries.map((e) => e[0]));
+    const expected = new Map<string, number>();
+    for (const e of entries) {
+      if (e.turn === lastTurn && !inPrompt.has(e.path)) continue;
+      expected.set(e.scheme, (expected.get(e.scheme) ?? 0) + e.tokens);
+    }
+    const drawn = await page.$$eval("#context-picture g.scheme", (gs) =>
+      gs.map(
+        (g) => [g.getAttribute("data-scheme")!, Number(g.getAttribute("data-visible"))] as const,
+      ),
+    );
+    assert.ok(drawn.length >= 2, `schemes drawn: ${JSON.stringify(drawn)}`);
+    const drawnVisible = new Map(drawn.filter(([, v]) => v > 0));
+    assert.deepEqual(Object.fromEntries(drawnVisible), Object.fromEntries(expected));
+    assert.ok((expected.get("file") ?? 0) > 0, "the edited file is in the picture");
+
+    // Clicking an entry reads it.
+    await page.locator('#context-entries tr[data-path="greeting.txt"]').click();
+    await page.locator("#reader pre").filter({ hasText: "hello, world" }).waitFor();
+    await shot("5-context-picture");
+    if (process.env.RUMMY_WEB_DOCS === "1") {
+      mkdirSync(join(DOCS_SHOT, ".."), { recursive: true });
+      await page.locator("#context").screenshot({ path: DOCS_SHOT });
+    }
+
+    // The entries table filters by glob.
+    await page.click("#tab-entries");
+    await page.fill("#filter-pattern", "log://*");
+    await page.click("#entries-filter button[type=submit]");
+    await page.locator('#entries-table tr[data-path^="log://turn_2/update/"]').waitFor();
+    const paths = await page.$$eval("#entries-table tbody tr[data-path]", (rows) =>
+      rows.map((r) => r.getAttribute("data-path")!),
+    );
+    assert.ok(paths.length > 0 && paths.every((p) => p.startsWith("log://")), paths.join(", "));
+    await shot("6-entries");
+
+    assert.deepEqual(problems, [], "no script errors or CSP violations");
+    await context.close();
+  } finally {
+    await client.close();
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+    await server.stop();
+  }
+});
+
+test("without the token the page says how to get in and sees nothing", {
+  skip: missing ?? false,
+  timeout: 120_000,
+}, async () => {
+  const { chromium } = await import("playwright-core");
+  const server = await startServe(home, ["--port", "0"], env);
+  const port = new URL(server.url).port;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu"],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/#token=wrong&project=x&root=/tmp`);
+    await page.locator("#connection.bad").filter({ hasText: /token/ }).waitFor();
+    assert.equal(await page.locator("#runs li").count(), 0);
+    await page.screenshot({ path: join(ARTIFACTS, "0-no-token.png") });
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
