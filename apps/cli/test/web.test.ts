@@ -40,7 +40,8 @@ let env: Record<string, string>;
 
 before(async () => {
   ({ home, cleanup } = tempHome());
-  llm = await startFakeLlm();
+  // A small window so the picture's prompt bar reads at a glance.
+  llm = await startFakeLlm({ contextLength: 4096 });
   project = realpathSync(mkdtempSync(join(tmpdir(), "rummy-web-project-")));
   writeFileSync(join(project, "greeting.txt"), "hello\n");
   env = {
@@ -61,6 +62,11 @@ after(async () => {
 
 const INTRO =
   "Looking at greeting.txt first. It says hello; the task wants the world greeted, so I will edit that one line.";
+const NOTES = [
+  `<known path="known://greeting/style">Greetings in this project are lowercase, with a comma before the name: "hello, world". ${"Keep the tone plain and friendly. ".repeat(6)}</known>`,
+  `<known path="known://greeting/history">greeting.txt was added with the project skeleton and has said "hello" since. ${"Nobody has changed it. ".repeat(12)}</known>`,
+  `<unknown path="unknown://greeting/period">Should the greeting end with a period?</unknown>`,
+].join("\n");
 const SLOW_TAIL = " Proposing the edit now, then I will wait for you.".repeat(3);
 
 test("the page drives an act run end to end in Chromium: stream, proposal, file, context picture", {
@@ -71,11 +77,16 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
   llm.enqueue(
     {
       // Streamed slowly so the page shows text while the turn is still going.
-      content: `${INTRO}${SLOW_TAIL}\n<set path="greeting.txt">\n<<<<<<< SEARCH\nhello\n=======\nhello, world\n>>>>>>> REPLACE\n</set>\n<update status="102">editing greeting.txt</update>`,
+      content: `${INTRO}${SLOW_TAIL}\n${NOTES}\n<update status="102">noted the house style</update>`,
       chunkSize: 12,
       chunkDelayMs: 60,
       promptTokens: 1234,
       completionTokens: 56,
+    },
+    {
+      content: `<set path="greeting.txt">\n<<<<<<< SEARCH\nhello\n=======\nhello, world\n>>>>>>> REPLACE\n</set>\n<update status="102">editing greeting.txt</update>`,
+      promptTokens: 1290,
+      completionTokens: 30,
     },
     {
       content: `<update status="200">greeted the world</update>`,
@@ -150,7 +161,7 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
     await shot("2-streaming");
 
     // The proposal shows its diff; accepting it from the page writes the file and the run ends 200.
-    const proposal = page.locator('#proposals .proposal[data-path^="log://turn_1/set/"]');
+    const proposal = page.locator('#proposals .proposal[data-path^="log://turn_2/set/"]');
     await proposal.waitFor();
     const diff = await proposal.locator("pre.diff").textContent();
     assert.match(diff!, /-hello\n\+hello, world/);
@@ -160,6 +171,17 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
       "nothing written before accepting",
     );
     await shot("3-proposal");
+    // While it waits, the client steps two notes down: the next turn's picture shows them demoted.
+    await client.call("set", {
+      run: "web_edit",
+      path: "known://greeting/style",
+      visibility: "summarized",
+    });
+    await client.call("set", {
+      run: "web_edit",
+      path: "known://greeting/history",
+      visibility: "archived",
+    });
     await proposal.locator("button.accept").click();
     await page.locator('.run-title .badge[data-status="200"]').waitFor({ timeout: 30_000 });
     assert.equal(readFileSync(join(project, "greeting.txt"), "utf8"), "hello, world\n");
@@ -170,7 +192,7 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
     assert.equal(run.status, 200);
     await page.locator("#proposals").waitFor({ state: "detached" });
     await page
-      .locator('article.turn[data-turn="2"] .verdict')
+      .locator('article.turn[data-turn="3"] .verdict')
       .filter({ hasText: "greeted the world" })
       .waitFor();
     await shot("4-done");
@@ -222,12 +244,32 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
     assert.deepEqual(Object.fromEntries(drawnVisible), Object.fromEntries(expected));
     assert.ok((expected.get("file") ?? 0) > 0, "the edited file is in the picture");
 
+    // Summarized entries count what was sent (their summary), archived ones their full size, not sent.
+    const archived = await client.call<{ tokens: number }[]>("getEntries", {
+      run: "web_edit",
+      scheme: "known",
+      visibility: "archived",
+    });
+    const known = page.locator('#context-picture g.scheme[data-scheme="known"]');
+    assert.equal(
+      Number(await known.getAttribute("data-archived")),
+      archived.reduce((n, e) => n + e.tokens, 0),
+    );
+    const style = recorded.entries.find((e) => e[0] === "known://greeting/style")!;
+    assert.equal(style[2], "summarized");
+    assert.ok(style[3] < style[4], "a summary costs less than the entry");
+    assert.equal(Number(await known.getAttribute("data-summarized")), style[3]);
+    const demoted = await page.locator("#demoted").textContent();
+    assert.match(demoted!, /known:\/\/greeting\/style visible → summarized/);
+    assert.match(demoted!, /known:\/\/greeting\/history visible → archived/);
+
     // Clicking an entry reads it.
     await page.locator('#context-entries tr[data-path="greeting.txt"]').click();
     await page.locator("#reader pre").filter({ hasText: "hello, world" }).waitFor();
     await shot("5-context-picture");
     if (process.env.RUMMY_WEB_DOCS === "1") {
       mkdirSync(join(DOCS_SHOT, ".."), { recursive: true });
+      await page.locator("#toasts").evaluate((el) => el.replaceChildren());
       await page.locator("#context").screenshot({ path: DOCS_SHOT });
     }
 
@@ -273,4 +315,11 @@ test("without the token the page says how to get in and sees nothing", {
     await browser.close();
     await server.stop();
   }
+});
+
+test("rummy web says so when no server answers, and prints no URL", async () => {
+  const res = await rummy(["web", "--port", "9"], { home, env: { RUMMY_TOKEN: TOKEN } });
+  assert.equal(res.code, 1);
+  assert.equal(res.stdout, "");
+  assert.match(res.stderr, /no rummy server answers on http:\/\/127\.0\.0\.1:9[\s\S]*rummy serve/);
 });

@@ -129,7 +129,9 @@ test("a client that is not on loopback is refused, even when the server listens 
     env: {},
     logger: createLogger("silent"),
   });
-  wide.http.register("/", (_req, res) => res.end("the-page"));
+  wide.http.register("/", (_req, res) => {
+    res.end("the-page");
+  });
   const open = await startServer({ core: wide, host: "0.0.0.0", port: 0, token: "t0k3n" });
   try {
     assert.equal((await get(open.port, "/")).body, "the-page");

@@ -515,22 +515,25 @@ function diffView(diff: string): HTMLElement {
   return h(
     "pre",
     { class: "diff" },
-    ...diff.split("\n").map((line) =>
-      h(
-        "span",
-        {
-          class:
-            line.startsWith("+") && !line.startsWith("+++")
-              ? "add"
-              : line.startsWith("-") && !line.startsWith("---")
-                ? "del"
-                : line.startsWith("@@")
-                  ? "hunk"
-                  : "",
-        },
-        `${line}\n`,
+    ...diff
+      .split("\n")
+      .filter((line) => !/^(Index: |={10,}$)/.test(line))
+      .map((line) =>
+        h(
+          "span",
+          {
+            class:
+              line.startsWith("+") && !line.startsWith("+++")
+                ? "add"
+                : line.startsWith("-") && !line.startsWith("---")
+                  ? "del"
+                  : line.startsWith("@@")
+                    ? "hunk"
+                    : "",
+          },
+          `${line}\n`,
+        ),
       ),
-    ),
   );
 }
 
@@ -576,7 +579,9 @@ function renderTranscript(run: string, d: RunDetail | undefined): HTMLElement {
           "div",
           { class: "turn-head" },
           h("strong", {}, `turn ${n}`),
-          badge(t?.status ?? null),
+          t?.status === null || t?.status === undefined
+            ? h("span", { class: "badge active" }, "in progress")
+            : badge(t.status),
           h(
             "span",
             { class: "muted" },

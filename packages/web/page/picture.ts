@@ -1,20 +1,24 @@
 import type { Picture } from "./context.js";
 import { fmt, s } from "./dom.js";
 
-const PALETTE = [
-  "#2f6f4f",
-  "#3a6ea5",
-  "#a5673a",
-  "#7b4fa0",
-  "#a03a57",
-  "#4f8f8f",
-  "#8f8a3a",
-  "#5a5a8f",
-];
+/** Fixed colours for the schemes a run usually holds; others get one from a hash of the name. */
+const SCHEME_COLORS: Record<string, string> = {
+  file: "#3a6ea5",
+  known: "#2f6f4f",
+  unknown: "#a5673a",
+  log: "#7b4fa0",
+  prompt: "#a03a57",
+  sh: "#4f8f8f",
+  env: "#8f8a3a",
+  skill: "#5a5a8f",
+};
+const PALETTE = ["#6b8e23", "#b05f8a", "#507d9c", "#9c6b50", "#5f9c78", "#8a7bb0"];
 
 export function colorOf(scheme: string): string {
-  let hash = 0;
-  for (const ch of scheme) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  const fixed = SCHEME_COLORS[scheme];
+  if (fixed) return fixed;
+  let hash = 7;
+  for (const ch of scheme) hash = (hash * 31 + ch.charCodeAt(0)) % 1_000_003;
   return PALETTE[hash % PALETTE.length]!;
 }
 
