@@ -294,6 +294,77 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
   }
 });
 
+test("a proposal made while no page was open is there when it opens, and is rejected with a reason", {
+  skip: missing ?? false,
+  timeout: 180_000,
+}, async () => {
+  const { chromium } = await import("playwright-core");
+  llm.enqueue(
+    {
+      content: `<set path="greeting.txt">\n<<<<<<< SEARCH\nhello\n=======\nHELLO\n>>>>>>> REPLACE\n</set>\n<update status="102">shouting</update>`,
+    },
+    { content: `<update status="200">left it as it is</update>` },
+  );
+  const before = readFileSync(join(project, "greeting.txt"), "utf8");
+  const server = await startServe(home, ["--port", "0"], env);
+  const port = new URL(server.url).port;
+  const client = await RummyClient.connect(server.url, { token: TOKEN });
+  await client.hello(basename(project), project);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    const proposed = new Promise<void>((resolve) => client.on("run/proposal", () => resolve()));
+    await client.call("set", {
+      path: "run://shout",
+      body: "make it louder",
+      attributes: { model: "fake", mode: "act" },
+    });
+    await proposed;
+    const printed = await rummy(["web", "--port", port], {
+      home,
+      env: { RUMMY_TOKEN: TOKEN },
+      cwd: project,
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(printed.stdout.trim());
+    const proposal = page.locator('#proposals .proposal[data-path^="log://turn_1/set/"]');
+    await proposal.waitFor();
+    assert.match((await proposal.locator("pre.diff").textContent())!, /\+HELLO/);
+    await proposal.locator("input.reason").fill("keep it quiet");
+    await page.screenshot({ path: join(ARTIFACTS, "7-durable-proposal.png"), fullPage: true });
+    await proposal.locator("button.reject").click();
+    await page.locator('.run-title .badge[data-status="200"]').waitFor({ timeout: 30_000 });
+    assert.equal(
+      readFileSync(join(project, "greeting.txt"), "utf8"),
+      before,
+      "a rejected edit writes nothing",
+    );
+    const [entry] = await client.call<
+      { status: number; outcome: string; attributes: { resolution?: string } }[]
+    >("getEntries", { run: "shout", pattern: "log://turn_1/set/*" });
+    assert.equal(entry!.status, 403, "a rejected proposal reads as refused");
+    assert.equal(entry!.outcome, "rejected:403");
+    assert.equal(entry!.attributes.resolution, "keep it quiet", "the reason typed on the page");
+    await page.locator(".result.note").filter({ hasText: "your note: keep it quiet" }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, "8-rejected.png"), fullPage: true });
+  } finally {
+    await client.close();
+    await browser.close();
+    await server.stop();
+  }
+});
+
 test("without the token the page says how to get in and sees nothing", {
   skip: missing ?? false,
   timeout: 120_000,

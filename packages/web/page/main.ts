@@ -106,6 +106,16 @@ function statusLabel(status: number | null | undefined): string {
       return "could not answer";
     case 499:
       return "cancelled";
+    case 400:
+      return "bad command";
+    case 403:
+      return "refused";
+    case 404:
+      return "not found";
+    case 409:
+      return "overruled";
+    case 508:
+      return "repeated";
     case 500:
       return "failed";
     default:
@@ -210,7 +220,10 @@ async function hello(): Promise<void> {
   selected = null;
   details.clear();
   await Promise.all([loadModels(), refreshRuns()]);
-  renderRun();
+  // Proposals outlive the page: open on the newest run that waits for a decision.
+  const waiting = runs.filter((r) => r.status === 202).at(-1);
+  if (waiting) await select(waiting.run);
+  else renderRun();
 }
 
 function listen(client: Rpc): void {
@@ -537,6 +550,14 @@ function diffView(diff: string): HTMLElement {
   );
 }
 
+/** A turn's own status: 102 there means the loop went on to another turn. */
+function turnBadge(status: number | null): HTMLElement {
+  if (status === null) return h("span", { class: "badge active" }, "in progress");
+  if (status === 102 || status === 409)
+    return h("span", { class: "badge", "data-status": status }, `${status} continued`);
+  return badge(status);
+}
+
 /** The assistant's text of a turn, from its audit record. */
 function assistantText(audit: EntryRow | undefined): string | null {
   const body = audit?.body;
@@ -579,9 +600,7 @@ function renderTranscript(run: string, d: RunDetail | undefined): HTMLElement {
           "div",
           { class: "turn-head" },
           h("strong", {}, `turn ${n}`),
-          t?.status === null || t?.status === undefined
-            ? h("span", { class: "badge active" }, "in progress")
-            : badge(t.status),
+          turnBadge(t?.status ?? null),
           h(
             "span",
             { class: "muted" },
@@ -601,6 +620,9 @@ function renderTranscript(run: string, d: RunDetail | undefined): HTMLElement {
                   " ",
                   h("code", {}, c.path),
                   c.body ? h("div", { class: "result" }, c.body) : null,
+                  typeof c.attributes?.resolution === "string"
+                    ? h("div", { class: "result note" }, `your note: ${c.attributes.resolution}`)
+                    : null,
                 ),
               ),
             )
