@@ -104,13 +104,17 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   // One port: plain requests go to the plugins' HTTP routes, upgrades to the WebSocket.
   const http = createServer((request, response) => serveHttp(core, request, response));
   const wss = new WebSocketServer({ server: http, maxPayload, clientTracking: false });
+  // ws re-emits the HTTP server's errors; a failed listen is reported by the promise below.
+  let listening = false;
+  wss.on("error", (error) => {
+    if (listening) core.log.error(`server error: ${errorMessage(error)}`);
+  });
   await new Promise<void>((resolve, reject) => {
     http.once("listening", resolve);
     http.once("error", reject);
     http.listen(port, host);
   });
-  http.on("error", (error) => core.log.error(`server error: ${errorMessage(error)}`));
-  wss.on("error", (error) => core.log.error(`server error: ${errorMessage(error)}`));
+  listening = true;
   const address = http.address() as AddressInfo;
 
   const status = registerStatus(core, () => connections.size);
