@@ -72,7 +72,7 @@ const SLOW_TAIL = " Proposing the edit now, then I will wait for you.".repeat(3)
 test("the page drives an act run end to end in Chromium: stream, proposal, file, context picture", {
   skip: missing ?? false,
   timeout: 180_000,
-}, async () => {
+}, async (t) => {
   const { chromium } = await import("playwright-core");
   llm.enqueue(
     {
@@ -136,6 +136,15 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
 
     await page.goto(url);
     await page.locator("#connection.ok").waitFor();
+    // Reported, not asserted (timings belong in benchmarks): how fast the page loads on loopback.
+    // A string, evaluated in the page: this package's types have no DOM.
+    const timing = await page.evaluate(`(() => {
+      const nav = performance.getEntriesByType("navigation")[0];
+      return { domContentLoaded: nav.domContentLoadedEventEnd, load: nav.loadEventEnd, connected: performance.now() };
+    })()`);
+    t.diagnostic(
+      `page load on loopback: ${JSON.stringify(timing, (_k, v) => (typeof v === "number" ? Math.round(v) : v))} ms`,
+    );
     await shot("1-connected");
 
     await page.fill("#prompt", "greet the world in greeting.txt");

@@ -81,6 +81,8 @@ let contextScheme: string | null = null;
 let reading: EntryRow | null = null;
 const entryFilter = { pattern: "*", scheme: "", visibility: "", bodyFilter: "" };
 let entryRows: EntryRow[] = [];
+/** What was typed into each proposal's reason field, kept across re-renders. */
+const reasons = new Map<string, string>();
 /** Model text as it streams, per run and turn. */
 const live = new Map<string, string>();
 /** Whether run/progress carries the streamed text; if not, ui/render does. */
@@ -453,7 +455,17 @@ function renderRun(): void {
         ? renderContext(run)
         : renderEntries(run),
   ];
+  // A refresh must not eat what someone is typing: keep the focused field and its caret.
+  const active = document.activeElement;
+  const focused = active instanceof HTMLInputElement && pane.contains(active) ? active : null;
+  const focusId = focused?.id ?? "";
+  const caret = focused ? [focused.selectionStart, focused.selectionEnd] : null;
   pane.replaceChildren(...parts.filter((x): x is HTMLElement => x !== null));
+  const again = focusId ? document.getElementById(focusId) : null;
+  if (again instanceof HTMLInputElement) {
+    again.focus();
+    if (caret) again.setSelectionRange(caret[0] ?? null, caret[1] ?? null);
+  }
 }
 
 function renderProposals(run: string): HTMLElement | null {
@@ -475,8 +487,11 @@ function renderProposals(run: string): HTMLElement | null {
               : h("pre", {}, p.body ?? "");
       const reason = h("input", {
         class: "reason",
+        id: `reason:${p.path}`,
+        value: reasons.get(p.path) ?? "",
         placeholder:
           action === "ask_user" ? "your answer, or a reason to decline" : "reason (optional)",
+        oninput: (e: Event) => reasons.set(p.path, (e.target as HTMLInputElement).value),
       });
       const note =
         action === "sh" || action === "env"
@@ -831,7 +846,7 @@ function renderEntries(run: string): HTMLElement {
       value: entryFilter[key],
       placeholder,
       id: `filter-${key}`,
-      onchange: (e: Event) => {
+      oninput: (e: Event) => {
         entryFilter[key] = (e.target as HTMLInputElement).value;
       },
     });
