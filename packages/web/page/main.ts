@@ -10,6 +10,7 @@ interface RunRow {
   status: number;
   turn: number;
   summary: string | null;
+  created?: string;
 }
 interface EntryRow {
   id: number;
@@ -85,6 +86,9 @@ let entryRows: EntryRow[] = [];
 const reasons = new Map<string, string>();
 /** Model text as it streams, per run and turn. */
 const live = new Map<string, string>();
+/** The run and turn that last reported progress, for notifications that do not say. */
+let latestRun: string | null = null;
+const latestTurn = new Map<string, number>();
 /** Whether run/progress carries the streamed text; if not, ui/render does. */
 let progressCarriesText = false;
 
@@ -233,15 +237,22 @@ function listen(client: Rpc): void {
     scheduleRefresh(p.run);
   });
   client.on("run/progress", (p: { run?: string; turn?: number; content?: string }) => {
-    if (typeof p.content === "string" && p.run && typeof p.turn === "number") {
+    if (!p.run || typeof p.turn !== "number") return;
+    latestRun = p.run;
+    latestTurn.set(p.run, p.turn);
+    if (typeof p.content === "string") {
       progressCarriesText = true;
       appendLive(p.run, p.turn, p.content);
     }
   });
+  // 2.0.1's ui/render is { text, append } with no run: it belongs to the run that last reported progress.
   client.on("ui/render", (p: { run?: string; turn?: number; text?: string }) => {
-    if (progressCarriesText || !p.run || typeof p.text !== "string") return;
-    const turn = typeof p.turn === "number" ? p.turn : (details.get(p.run)?.turn ?? 0) + 1;
-    appendLive(p.run, turn, p.text);
+    if (progressCarriesText || typeof p.text !== "string") return;
+    const run = p.run ?? latestRun;
+    if (!run) return;
+    const turn =
+      typeof p.turn === "number" ? p.turn : (latestTurn.get(run) ?? details.get(run)?.turn ?? 1);
+    appendLive(run, turn, p.text);
   });
   client.on("run/proposal", (p: { run?: string }) => {
     toast(`${p.run ?? "a run"} waits for your decision`);
@@ -293,7 +304,9 @@ async function loadModels(): Promise<void> {
 async function refreshRuns(): Promise<void> {
   if (!rpc) return;
   runs = await rpc.call<RunRow[]>("getRuns", {});
-  runs.sort((a, b) => (a.run < b.run ? -1 : 1));
+  runs.sort(
+    (a, b) => (a.created ?? "").localeCompare(b.created ?? "") || a.run.localeCompare(b.run),
+  );
   // Tokens and cost per run come from getRun; the newest runs are enough for the list.
   await Promise.all(
     runs.slice(-30).map(async (r) => {
