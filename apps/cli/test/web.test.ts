@@ -374,6 +374,67 @@ test("a proposal made while no page was open is there when it opens, and is reje
   }
 });
 
+test("a command accepted on the page: its output streams into the transcript as a terminal client runs it", {
+  skip: missing ?? false,
+  timeout: 180_000,
+}, async () => {
+  const { chromium } = await import("playwright-core");
+  llm.enqueue(
+    { content: `<sh>make test</sh>\n<update status="102">running the tests</update>` },
+    { content: `<update status="200">tests pass</update>` },
+  );
+  const server = await startServe(home, ["--port", "0"], env);
+  const port = new URL(server.url).port;
+  const client = await RummyClient.connect(server.url, { token: TOKEN });
+  await client.hello(basename(project), project);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    const printed = await rummy(["web", "--port", port], {
+      home,
+      env: { RUMMY_TOKEN: TOKEN },
+      cwd: project,
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(printed.stdout.trim());
+    await page.locator("#connection.ok").waitFor();
+    await page.fill("#prompt", "run the tests");
+    await page.fill("#alias", "tests");
+    await page.click("#start");
+    const proposal = page.locator('#proposals .proposal[data-path^="log://turn_1/sh/"]');
+    await proposal.waitFor();
+    assert.match((await proposal.locator("pre.command").textContent())!, /\$ make test/);
+    const path = (await proposal.getAttribute("data-path"))!;
+    await proposal.locator("button.accept").click();
+    await proposal.waitFor({ state: "detached" });
+    // This client plays the terminal that runs the accepted command: each chunk shows as it lands.
+    const output = page.locator('article.turn[data-turn="1"] .shell pre');
+    await client.call("stream", { run: "tests", path, channel: 1, chunk: "ok 1 - parses\n" });
+    await output.filter({ hasText: "ok 1 - parses" }).waitFor();
+    assert.doesNotMatch((await output.textContent())!, /ok 2/);
+    await client.call("stream", { run: "tests", path, channel: 1, chunk: "ok 2 - renders\n" });
+    await output.filter({ hasText: "ok 2 - renders" }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, "9-shell-output.png"), fullPage: true });
+    await client.call("stream/completed", { run: "tests", path, exit_code: 0, duration: "0.1s" });
+    await page.locator('.run-title .badge[data-status="200"]').waitFor({ timeout: 30_000 });
+  } finally {
+    await client.close();
+    await browser.close();
+    await server.stop();
+  }
+});
+
 test("without the token the page says how to get in and sees nothing", {
   skip: missing ?? false,
   timeout: 120_000,
