@@ -39,6 +39,7 @@ export const BUNDLED_PACKAGES = [
   "@rummy/plugin-env",
   "@rummy/plugin-yolo",
   "@rummy/plugin-skill",
+  "@rummy/web",
   "@rummy/provider-openai",
   "@rummy/provider-openrouter",
   "@rummy/provider-ollama",

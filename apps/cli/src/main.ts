@@ -9,6 +9,7 @@ usage:
   rummy ask "<prompt>" [options]        ask a question (read-only run)
   rummy act "<prompt>" [options]        ask for changes (proposals need your approval)
   rummy demo                            a complete run against a scripted model, no API key needed
+  rummy web [--open]                    print (and open) the web page's URL for this folder's project
   rummy plugins list|add <package>|remove <package>
   rummy models list|add <alias> <provider/model> [--context N]|remove <alias>
   rummy runs list|show <alias>
@@ -37,6 +38,7 @@ const COMMANDS = [
   "runs",
   "doctor",
   "token",
+  "web",
   "help",
 ] as const;
 type Command = (typeof COMMANDS)[number];
@@ -59,6 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       port: { type: "string" },
       host: { type: "string" },
       rotate: { type: "boolean" },
+      open: { type: "boolean" },
     },
   });
   if (values.version) {
@@ -105,6 +108,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         home,
         values.rotate ? ["--rotate", ...rest] : rest,
       );
+    case "web":
+      return (await import("./commands/web.js")).web(home, values);
     default:
       throw new CliError(`unknown command '${first}'`, { exitCode: EXIT.usage });
   }

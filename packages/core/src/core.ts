@@ -5,6 +5,7 @@ import { AgentEngine } from "./engine/engine.js";
 import { type Db, openDatabase } from "./db/open.js";
 import { errorMessage } from "./errors.js";
 import { Hooks } from "./hooks.js";
+import { HttpRoutes } from "./http.js";
 import { createLogger, type LogLevel, type Logger } from "./logger.js";
 import type { PluginContext, PluginDefinition } from "./plugin.js";
 import { ProviderRegistry } from "./provider.js";
@@ -56,6 +57,8 @@ export class RummyCore {
   readonly log: Logger;
   readonly hooks = new Hooks();
   readonly rpc = new RpcRegistry();
+  /** Plain HTTP routes served on the transport's port (loopback only). */
+  readonly http = new HttpRoutes();
   readonly tools = new ToolRegistry();
   readonly schemes: SchemeRegistry;
   readonly store: EntryStore;
@@ -189,6 +192,9 @@ export class RummyCore {
       registerRpc: guard("registerRpc", (method, def) => this.rpc.register(method, def, name)),
       registerNotification: guard("registerNotification", (method, def) =>
         this.rpc.registerNotification(method, def, name),
+      ),
+      registerHttpRoute: guard("registerHttpRoute", (prefix, handler) =>
+        this.http.register(prefix, handler, name),
       ),
       registerProvider: guard("registerProvider", (provider) =>
         this.providers.register(provider, name),

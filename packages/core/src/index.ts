@@ -22,6 +22,7 @@ export {
   type HookErrorReporter,
   Hooks,
 } from "./hooks.js";
+export { type HttpHandler, type HttpRoute, HttpRoutes } from "./http.js";
 export { type LoadPluginsOptions, type LoadReport, loadPlugins, pluginEnvKey } from "./loader.js";
 export { createLogger, type LogLevel, type Logger } from "./logger.js";
 export {

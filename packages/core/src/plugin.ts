@@ -1,6 +1,7 @@
 import type { RummyCore } from "./core.js";
 import type { ConfigSpec, ConfigValues } from "./config.js";
 import type { EventHandler, FilterHandler } from "./hooks.js";
+import type { HttpHandler } from "./http.js";
 import type { Logger } from "./logger.js";
 import type { Provider } from "./provider.js";
 import type { NotificationDefinition, RpcMethod, RpcMethodDefinition } from "./rpc.js";
@@ -32,6 +33,11 @@ export interface PluginContext {
   registerTool(definition: ToolDefinition): void;
   registerRpc(method: string, definition: RpcMethodDefinition): void;
   registerNotification(method: string, definition: NotificationDefinition): void;
+  /**
+   * Answers plain HTTP requests under a path prefix on the server's port
+   * (the transport serves them to loopback clients with a loopback Host only).
+   */
+  registerHttpRoute(prefix: string, handler: HttpHandler): void;
   registerProvider(provider: Provider): void;
   /** Resolves RPC method names nothing is registered under, at call time. */
   setRpcFallback(resolver: (name: string) => RpcMethod | undefined): void;

@@ -103,6 +103,22 @@ describe("whole loops", () => {
     const audit = r.core.store.getOne({ runId: done.id }, "audit://turn_2")!;
     assert.equal(audit.visibility, "archived");
     assert.match(audit.body, /## assistant\n\n<known path="known:\/\/db\/minor">/);
+    // The turn's context picture: the budget and every entry at its visibility, as the model saw it.
+    const picture = audit.attributes.context as {
+      ceiling: number;
+      contextLength: number;
+      tokens: number;
+      entries: [string, string, string, number, number][];
+    };
+    assert.ok(picture.ceiling > 0 && picture.ceiling <= picture.contextLength);
+    assert.equal(picture.tokens, r.core.turns.list(done.id)[1]!.contextTokens);
+    const db = picture.entries.find((e) => e[0] === "known://db")!;
+    const stored = r.core.store.getOne({ runId: done.id }, "known://db")!;
+    assert.deepEqual(db, ["known://db", "known", "visible", stored.tokens, stored.tokens]);
+    assert.ok(
+      !picture.entries.some((e) => e[0] === "log://turn_2/known/db_minor"),
+      "an entry written by the turn is not in its own context",
+    );
   });
 
   test("a failing action turns a terminal claim into a continuation (409)", async () => {

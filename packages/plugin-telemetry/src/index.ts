@@ -1,4 +1,4 @@
-import type { CompletionUsage } from "@rummy/core";
+import type { CompletionUsage, Entry, TurnContext } from "@rummy/core";
 import { definePlugin } from "@rummy/core";
 
 interface TurnResponse {
@@ -11,6 +11,35 @@ interface TurnResponse {
   readonly reasoning: string | null;
   readonly usage: CompletionUsage | null;
   readonly cost: number | null;
+  readonly context?: TurnContext;
+  readonly contextTokens?: number;
+}
+
+/** One entry in a turn's context: `[path, scheme, visibility, tokens as sent, full tokens]`. */
+type ContextRow = [string, string, string, number, number];
+
+/**
+ * What the turn's prompt was built from: the budget and every entry of the
+ * run at its visibility (archived ones too, at 0 tokens sent), so a client
+ * can draw the context of any past turn.
+ */
+function contextOf(t: TurnResponse, archived: readonly Entry[]) {
+  const c = t.context!;
+  const count = (text: string) => c.core.tokenizer.count(text);
+  const rows: ContextRow[] = c.entries.map((e) => [
+    e.path,
+    e.scheme,
+    e.visibility ?? "visible",
+    e.visibility === "summarized" ? count(c.render(e)) : e.tokens,
+    e.tokens,
+  ]);
+  for (const e of archived) rows.push([e.path, e.scheme, "archived", 0, e.tokens]);
+  return {
+    contextLength: c.budget.contextLength,
+    ceiling: c.budget.ceiling,
+    tokens: t.contextTokens ?? null,
+    entries: rows,
+  };
 }
 
 /**
@@ -29,6 +58,11 @@ export default definePlugin({
       writableBy: ["plugin"],
     });
     ctx.on<TurnResponse>("turn.response", (t) => {
+      const archived = t.context
+        ? ctx.store
+            .get({ runId: t.runId, visibility: "archived", order: "id", includeBody: false })
+            .filter((e) => ctx.core.schemes.get(e.scheme)?.category !== "audit")
+        : [];
       const body = [
         "## system",
         t.system,
@@ -50,6 +84,7 @@ export default definePlugin({
           promptTokens: t.usage?.promptTokens ?? null,
           completionTokens: t.usage?.completionTokens ?? null,
           cost: t.cost,
+          ...(t.context ? { context: contextOf(t, archived) } : {}),
         },
         writer: "plugin",
       });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
@@ -126,26 +126,36 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
 
   const connections = new Map<string, Connection>();
   let policy: SourcePolicy | null = null;
+  const sourcePolicy = (): SourcePolicy =>
+    (policy ??= { host, port: (http.address() as AddressInfo).port, allowedOrigins });
+  // One port: plain requests go to the plugins' HTTP routes, upgrades to the WebSocket.
+  const http = createServer((request, response) =>
+    serveHttp(core, sourcePolicy(), request, response),
+  );
   const wss = new WebSocketServer({
-    host,
-    port,
+    server: http,
     maxPayload,
     clientTracking: false,
     // Refused before the upgrade: a web page not on the list, or a DNS-rebound Host, never gets a socket.
     verifyClient: (info, done) => {
-      policy ??= { host, port: (wss.address() as AddressInfo).port, allowedOrigins };
-      const decision = checkRequestSource(info.req.headers, policy);
+      const decision = checkRequestSource(info.req.headers, sourcePolicy());
       if (decision.ok) return done(true);
       core.log.warn(`refused a connection: ${decision.reason}`);
       done(false, decision.status, decision.reason);
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    wss.once("listening", resolve);
-    wss.once("error", reject);
+  // ws re-emits the HTTP server's errors; a failed listen is reported by the promise below.
+  let listening = false;
+  wss.on("error", (error) => {
+    if (listening) core.log.error(`server error: ${errorMessage(error)}`);
   });
-  wss.on("error", (error) => core.log.error(`server error: ${errorMessage(error)}`));
-  const address = wss.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    http.once("listening", resolve);
+    http.once("error", reject);
+    http.listen(port, host);
+  });
+  listening = true;
+  const address = http.address() as AddressInfo;
 
   const status = registerStatus(core, () => connections.size);
 
@@ -472,8 +482,57 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       }
       connections.clear();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A plain HTTP request: answered by a plugin's route, only for a loopback
+ * client that names a loopback host (a page on another name could be a DNS
+ * rebinding of 127.0.0.1). Everything else is refused.
+ */
+function serveHttp(
+  core: RummyCore,
+  policy: SourcePolicy,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  const refusal = httpRefusal(request, policy);
+  const route = refusal ? undefined : core.http.match(pathOf(request.url));
+  if (refusal || !route) {
+    const [status, text] = refusal ?? [404, "not found"];
+    response.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+    response.end(`${text}\n`);
+    return;
+  }
+  Promise.resolve()
+    .then(() => route.handler(request, response))
+    .catch((error) => {
+      core.log.error(`http route ${route.prefix} (${route.owner}) failed: ${errorMessage(error)}`);
+      if (response.headersSent) response.destroy();
+      else {
+        response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+        response.end("internal error\n");
+      }
+    });
+}
+
+/** Why a plain request is refused before any route sees it, if it is. */
+function httpRefusal(request: IncomingMessage, policy: SourcePolicy): [number, string] | null {
+  const remote = (request.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  if (!isLoopback(remote)) return [403, "pages are served to loopback clients only"];
+  const decision = checkRequestSource(request.headers, policy);
+  return decision.ok ? null : [decision.status, decision.reason];
+}
+
+function pathOf(url: string | undefined): string {
+  try {
+    return new URL(url ?? "/", "http://localhost").pathname;
+  } catch {
+    return "/";
+  }
 }
 
 class CallTimeout extends Error {

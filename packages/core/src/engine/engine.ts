@@ -605,6 +605,9 @@ export class AgentEngine implements Engine {
       reasoning: result.reasoning,
       usage: result.usage,
       cost: result.cost,
+      // What the prompt was built from, for audit records and context pictures.
+      context: packet.context,
+      contextTokens: packet.tokens,
     });
 
     // Parse and record every command before running any of them.
