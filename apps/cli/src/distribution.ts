@@ -39,6 +39,7 @@ export const BUNDLED_PACKAGES = [
   "@rummy/plugin-env",
   "@rummy/plugin-yolo",
   "@rummy/plugin-skill",
+  "@rummy/plugin-mcp",
   "@rummy/provider-openai",
   "@rummy/provider-openrouter",
   "@rummy/provider-ollama",
