@@ -110,16 +110,20 @@ export class AcpAgent {
     });
   }
 
-  /** Answers one client on a pair of byte streams until it disconnects. */
+  /**
+   * Answers one client on a pair of byte streams. `done` settles after the
+   * client disconnected and its running prompts were cancelled.
+   */
   serve(
     output: WritableStream<Uint8Array>,
     input: ReadableStream<Uint8Array>,
     options: AcpServeOptions = {},
-  ): AgentConnection {
+  ): { connection: AgentConnection; done: Promise<void> } {
     const ctx = this.#ctx;
     if (!ctx) throw new Error("AcpAgent.serve: load agent.plugin() into the core first");
     const core = ctx.core;
     let capabilities: ClientCapabilities = {};
+    const mine = new Set<Session>();
     const app = agent({ name: "rummy" })
       .onRequest("initialize", ({ params }) => {
         capabilities = params.clientCapabilities ?? {};
@@ -159,6 +163,7 @@ export class AcpAgent {
         };
         this.#sessions.set(session.id, session);
         this.#byRun.set(run.id, session);
+        mine.add(session);
         return { sessionId: session.id };
       })
       .onRequest("session/prompt", async ({ params }) => {
@@ -199,15 +204,17 @@ export class AcpAgent {
         await core.engine.cancel(session.runId, "cancelled in the editor");
       });
     const connection = app.connect(ndJsonStream(output, input));
-    void connection.closed.then(() => {
-      // The runs stay in the store; only this client's routing goes.
-      for (const [id, session] of this.#sessions) {
-        if (session.client !== connection.client) continue;
-        this.#sessions.delete(id);
+    const done = connection.closed.then(async () => {
+      // The editor went away: its running prompts are cancelled (nobody could approve their
+      // proposals); everything the runs wrote stays in the store.
+      for (const session of mine) {
+        this.#sessions.delete(session.id);
         this.#byRun.delete(session.runId);
+        if (session.prompt)
+          await core.engine.cancel(session.runId, "the editor disconnected").catch(() => {});
       }
     });
-    return connection;
+    return { connection, done };
   }
 
   #session(id: string): Session {

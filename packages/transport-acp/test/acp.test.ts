@@ -226,6 +226,80 @@ describe("rummy acp driven by the ACP SDK's client", () => {
     }
   });
 
+  test("allow always: the first command asks, the same kind of command later does not; approved commands run and show their output", async () => {
+    llm.clear();
+    llm.enqueue(
+      { content: `<env>echo first-output</env>\n<update status="102">one</update>` },
+      { content: `<env>echo second-output</env>\n<update status="102">two</update>` },
+      { content: `<update status="200">both ran</update>` },
+    );
+    const editor = startEditor({ decide: () => "allow_always" });
+    try {
+      const sessionId = await initialize(editor);
+      const result = await editor.connection.agent.request("session/prompt", {
+        sessionId,
+        prompt: [{ type: "text", text: "run two commands" }],
+      });
+      assert.equal(result.stopReason, "end_turn");
+      assert.equal(editor.permissions.length, 1, "asked once");
+      assert.match(editor.permissions[0]!.options[1]!.name, /Always allow env/);
+      const contents = JSON.stringify(
+        editor.updates.filter((u) => u.sessionUpdate === "tool_call_update"),
+      );
+      assert.match(contents, /first-output/);
+      assert.match(contents, /second-output/);
+      const prompts = llm.chatRequests().map((q) => q.body.messages[1].content as string);
+      assert.ok(prompts.at(-1)!.includes("second-output"), "the model read the output");
+    } finally {
+      editor.child.stdin!.end();
+      await editor.exited;
+    }
+  });
+
+  test("session/cancel ends the prompt with stopReason cancelled; a failing model is a JSON-RPC error, not a hang", async () => {
+    llm.clear();
+    llm.enqueue({ content: `<sh>sleep 30</sh>\n<update status="102">waiting</update>` });
+    let asked!: () => void;
+    const permissionAsked = new Promise<void>((r) => (asked = r));
+    const editor = startEditor({
+      decide: () => {
+        asked();
+        return "hang";
+      },
+    });
+    try {
+      const sessionId = await initialize(editor);
+      const prompt = editor.connection.agent.request("session/prompt", {
+        sessionId,
+        prompt: [{ type: "text", text: "wait" }],
+      });
+      await permissionAsked;
+      await editor.connection.agent.notify("session/cancel", { sessionId });
+      assert.equal((await prompt).stopReason, "cancelled");
+
+      llm.clear();
+      llm.enqueue({ fail: "unauthorized" });
+      await assert.rejects(
+        editor.connection.agent.request("session/prompt", {
+          sessionId,
+          prompt: [{ type: "text", text: "again" }],
+        }),
+        /the run failed: .*401/,
+      );
+      await assert.rejects(
+        editor.connection.agent.request("session/prompt", {
+          sessionId: "no-such-session",
+          prompt: [{ type: "text", text: "x" }],
+        }),
+        /not found/i,
+      );
+    } finally {
+      llm.clear();
+      editor.child.stdin!.end();
+      await editor.exited;
+    }
+  });
+
   test("a client that disconnects mid-run: rummy acp exits and the run's state stays in the store", async () => {
     llm.clear();
     llm.enqueue(
@@ -268,7 +342,13 @@ describe("rummy acp driven by the ACP SDK's client", () => {
       assert.equal(core.store.getOne({ runId: run.id }, "prompt://1")!.body, "remember and wait");
       const [sh] = core.store.get({ runId: run.id, pattern: "log://turn_1/sh/*" });
       assert.equal(sh!.attributes.command, "sleep 30");
-      assert.notEqual(run.status, 102, "not left 'running' with nobody to run it");
+      assert.equal(run.status, 499, "cancelled, not left 'running' with nobody to run it");
+      assert.equal(core.loops.list(run.id).at(-1)!.reason, "the editor disconnected");
+      assert.equal(
+        sh!.state,
+        "failed",
+        "the unanswered proposal was declined with the cancellation",
+      );
     } finally {
       await core.close();
     }

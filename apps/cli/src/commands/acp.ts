@@ -20,7 +20,7 @@ export async function acp(home: Home, values: { model?: string }): Promise<numbe
     process.stderr.write(`rummy acp: plugin ${f.name} failed: ${f.error}\n`);
   for (const m of missing)
     process.stderr.write(`rummy acp: plugin ${m.name} missing: ${m.error}\n`);
-  const connection = agent.serve(
+  const { connection, done } = agent.serve(
     Writable.toWeb(process.stdout) as WritableStream<Uint8Array>,
     Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>,
     values.model ? { model: values.model } : {},
@@ -36,7 +36,7 @@ export async function acp(home: Home, values: { model?: string }): Promise<numbe
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
-  await connection.closed;
+  await done;
   await stop();
   return EXIT.ok;
 }
