@@ -157,6 +157,7 @@ export class McpConfig {
   readonly #home: Map<string, ServerConfig | null>;
   readonly #projects: Map<string, Map<string, ServerConfig | null>>;
   readonly #trustProjectFiles: boolean;
+  readonly #added = new Map<string, Map<string, ServerConfig>>();
   readonly #projectCache = new Map<
     string,
     { mtimeMs: number; set: ServerSet; error: string | null }
@@ -185,12 +186,25 @@ export class McpConfig {
       error = local.error;
       for (const [k, v] of local.set) merged.set(k, v);
     }
+    if (root) for (const [k, v] of this.#added.get(root) ?? []) merged.set(k, v);
     const servers = new Map<string, ServerConfig>();
     for (const [name, config] of merged) {
       if (!config) continue;
       servers.set(name, root ? expand(config, root) : config);
     }
     return { servers, error };
+  }
+
+  /**
+   * Servers a client brings for a project (an ACP editor's `session/new`
+   * mcpServers), in the same shape; they win over the files' until rummy exits.
+   */
+  addServers(root: string, mcpServers: unknown, source: string): string[] {
+    const { servers } = parseMcpConfig(JSON.stringify({ mcpServers }), source);
+    const added = this.#added.get(root) ?? new Map<string, ServerConfig>();
+    for (const [name, config] of servers) if (config) added.set(name, config);
+    this.#added.set(root, added);
+    return [...servers.keys()];
   }
 
   #projectFile(root: string): { set: ServerSet; error: string | null } {

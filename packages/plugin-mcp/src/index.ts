@@ -21,6 +21,13 @@ export { McpConfig, parseMcpConfig, type ServerConfig } from "./config.js";
 export { McpServerConnection, type ServerState, type ServerStatus } from "./connection.js";
 export { catalog, isReadOnly, resultText, signature } from "./render.js";
 
+/**
+ * The event a transport emits to add servers for a project root:
+ * `{ root, mcpServers, source }`, `mcpServers` in the mcp.json shape. A bad
+ * one throws a ConfigError back to the emitter.
+ */
+export const MCP_ADD_SERVERS = "mcp.servers.add";
+
 const CONFIG: readonly ConfigSpec[] = [
   {
     key: "RUMMY_MCP_CONFIG",
@@ -351,6 +358,11 @@ export default definePlugin({
       },
       30,
     );
+
+    // Servers a client brings for a project: `{ root, mcpServers }` in the mcp.json shape.
+    ctx.on<{ root: string; mcpServers: unknown; source?: string }>(MCP_ADD_SERVERS, (event) => {
+      config.addServers(event.root, event.mcpServers, event.source ?? "a client");
+    });
 
     registerStatusRpc(ctx, config, servers);
     ctx.on("core.closing", () => servers.stopAll());

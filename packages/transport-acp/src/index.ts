@@ -6,6 +6,7 @@ import {
   agent,
   type ClientCapabilities,
   type ContentBlock,
+  type McpServer,
   ndJsonStream,
   PROTOCOL_VERSION,
   type PlanEntry,
@@ -132,16 +133,31 @@ export class AcpAgent {
           agentCapabilities: {
             loadSession: false,
             promptCapabilities: { image: false, audio: false, embeddedContext: true },
-            mcpCapabilities: { http: false, sse: false },
+            mcpCapabilities: { http: true, sse: false },
           },
           agentInfo: { name: "rummy", title: "rummy", version: VERSION },
           authMethods: [],
         };
       })
-      .onRequest("session/new", ({ params, client }) => {
+      .onRequest("session/new", async ({ params, client }) => {
         if (!isAbsolute(params.cwd))
           throw RequestError.invalidParams({ cwd: params.cwd }, "cwd must be an absolute path");
         const project = projectFor(core, params.cwd);
+        if (params.mcpServers?.length) {
+          // Handed to @rummy/plugin-mcp through the event bus (when it is loaded).
+          try {
+            await ctx.emit(MCP_ADD_SERVERS, {
+              root: params.cwd,
+              mcpServers: mcpServersConfig(params.mcpServers),
+              source: "session/new mcpServers",
+            });
+          } catch (error) {
+            throw RequestError.invalidParams(
+              { mcpServers: params.mcpServers },
+              errorMessage(error),
+            );
+          }
+        }
         const model = options.model ?? core.env.RUMMY_MODEL ?? null;
         const run = core.runs.create({
           projectId: project.id,
@@ -488,6 +504,24 @@ export class AcpAgent {
       this.#ctx!.log.debug(`resolving ${event.path}: ${errorMessage(error)}`);
     }
   }
+}
+
+/** The event @rummy/plugin-mcp listens to for servers a client brings (see its README). */
+const MCP_ADD_SERVERS = "mcp.servers.add";
+
+/** ACP's server list in the mcp.json shape: stdio `{command, args, env}`, HTTP `{url, headers}`. */
+function mcpServersConfig(servers: readonly McpServer[]): Record<string, unknown> {
+  const pairs = (list: readonly { name: string; value: string }[] | undefined) =>
+    Object.fromEntries((list ?? []).map((p) => [p.name, p.value]));
+  return Object.fromEntries(
+    servers.map((s) => {
+      if ("command" in s)
+        return [s.name, { command: s.command, args: s.args ?? [], env: pairs(s.env) }];
+      if (s.type === "http" || s.type === "sse")
+        return [s.name, { url: s.url, headers: pairs(s.headers) }];
+      return [(s as { name: string }).name, {}];
+    }),
+  );
 }
 
 /** The project rooted at cwd: an existing one, else a new one named after the folder. */

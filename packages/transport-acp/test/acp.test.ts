@@ -9,8 +9,9 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
@@ -24,6 +25,12 @@ import {
 } from "@agentclientprotocol/sdk";
 import { createLogger, RummyCore } from "@rummy/core";
 import { type FakeLlm, startFakeLlm } from "@rummy/testing";
+
+const require = createRequire(import.meta.url);
+const FS_SERVER = join(
+  dirname(require.resolve("@modelcontextprotocol/server-filesystem/package.json")),
+  "dist/index.js",
+);
 
 /** The distribution's binary: `rummy acp` is what an editor starts. */
 const RUMMY = fileURLToPath(new URL("../../../apps/cli/bin/rummy.mjs", import.meta.url));
@@ -295,6 +302,45 @@ describe("rummy acp driven by the ACP SDK's client", () => {
       );
     } finally {
       llm.clear();
+      editor.child.stdin!.end();
+      await editor.exited;
+    }
+  });
+
+  test("MCP servers the editor passes in session/new are the model's tools (through @rummy/plugin-mcp)", async () => {
+    llm.clear();
+    llm.enqueue(
+      {
+        content: `<mcp server="editorfs" tool="list_allowed_directories">{}</mcp>\n<update status="102">asking the editor's server</update>`,
+      },
+      { content: `<update status="200">listed</update>` },
+    );
+    const editor = startEditor({ decide: () => "reject_once" });
+    try {
+      await editor.connection.agent.request("initialize", {
+        protocolVersion: PROTOCOL_VERSION,
+        clientCapabilities: {},
+      });
+      const { sessionId } = await editor.connection.agent.request("session/new", {
+        cwd: project,
+        mcpServers: [
+          { name: "editorfs", command: process.execPath, args: [FS_SERVER, project], env: [] },
+        ],
+      });
+      const result = await editor.connection.agent.request("session/prompt", {
+        sessionId,
+        prompt: [{ type: "text", text: "where may you look?" }],
+      });
+      assert.equal(result.stopReason, "end_turn");
+      assert.equal(editor.permissions.length, 0, "a read-only MCP tool runs without asking");
+      const [first, second] = llm.chatRequests().slice(-2);
+      assert.match(first!.body.messages[0].content as string, /### editorfs\n/);
+      assert.ok((second!.body.messages[1].content as string).includes(project));
+      const call = editor.updates.find(
+        (u) => u.sessionUpdate === "tool_call" && /mcp/.test((u as { title: string }).title),
+      ) as { toolCallId: string } | undefined;
+      assert.ok(call, "the MCP call is shown as a tool call");
+    } finally {
       editor.child.stdin!.end();
       await editor.exited;
     }
