@@ -205,10 +205,13 @@ export class McpServerConnection {
     } catch (error) {
       settled = true;
       await client.close().catch(() => {});
-      const timedOut = /timed? ?out/i.test(errorMessage(error));
+      const message = errorMessage(error);
+      const timedOut = /timed? ?out/i.test(message);
       this.#error = timedOut
         ? `it did not answer the MCP handshake within ${this.#limits.startTimeoutMs} ms${this.#stderrTail()}`
-        : `it could not be started: ${errorMessage(error)}${this.#stderrTail()}`;
+        : /connection closed/i.test(message)
+          ? `it exited during the MCP handshake${this.#stderrTail()}`
+          : `it could not be started: ${message}${this.#stderrTail()}`;
       this.#state = this.#starts >= MAX_STARTS ? "failed" : "crashed";
       throw new RummyError(timedOut ? 504 : 502, `MCP server '${this.name}': ${this.#error}`);
     }

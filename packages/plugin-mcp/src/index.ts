@@ -338,6 +338,14 @@ export default definePlugin({
         const entries = await Promise.all(
           [...set.values()].map(async (server) => {
             const connection = servers.get(root, server);
+            // Docs never (re)start a server that went down: only a call restarts it, once.
+            if (connection.state === "crashed" || connection.state === "failed")
+              return {
+                name: server.name,
+                tools: null,
+                resources: [],
+                error: connection.status().error ?? connection.state,
+              };
             try {
               const tools = await connection.tools();
               const resources = await connection.resources().catch(() => []);
