@@ -34,9 +34,6 @@ import {
   type RunStateEvent,
   type StoreChange,
   TERMINAL_RUN_STATUSES,
-  type Tool,
-  type ToolCall,
-  type ToolContext,
 } from "@rummy/core";
 import { runApproved } from "@rummy/plugin-yolo";
 import { ReplyText } from "./text.js";
