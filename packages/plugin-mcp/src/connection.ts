@@ -1,9 +1,6 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import {
-  getDefaultEnvironment,
-  StdioClientTransport,
-} from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+// The SDK is loaded when a server first starts, so a rummy with no MCP servers does not pay for it.
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type {
   CallToolResult,
@@ -78,8 +75,8 @@ export class McpServerConnection {
 
   status(): ServerStatus {
     const pid =
-      this.#transport instanceof StdioClientTransport && this.#state === "ready"
-        ? this.#transport.pid
+      this.config.kind === "stdio" && this.#state === "ready"
+        ? ((this.#transport as StdioClientTransport | null)?.pid ?? null)
         : null;
     return {
       name: this.name,
@@ -187,7 +184,8 @@ export class McpServerConnection {
     this.#tools = null;
     this.#resources = null;
     this.#stderr = "";
-    const transport = this.#makeTransport();
+    const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+    const transport = await this.#makeTransport();
     const client = new Client({ name: "rummy", version: "0.1.0" });
     let settled = false;
     client.onclose = () => {
@@ -226,13 +224,19 @@ export class McpServerConnection {
     return client;
   }
 
-  #makeTransport(): Transport {
+  async #makeTransport(): Promise<Transport> {
     const config = this.config;
     if (config.kind === "http") {
+      const { StreamableHTTPClientTransport } = await import(
+        "@modelcontextprotocol/sdk/client/streamableHttp.js"
+      );
       return new StreamableHTTPClientTransport(new URL(config.url), {
         requestInit: { headers: { ...config.headers } },
       });
     }
+    const { getDefaultEnvironment, StdioClientTransport } = await import(
+      "@modelcontextprotocol/sdk/client/stdio.js"
+    );
     const transport = new StdioClientTransport({
       command: config.command,
       args: [...config.args],

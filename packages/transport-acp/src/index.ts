@@ -68,8 +68,8 @@ interface Session {
   readonly capabilities: ClientCapabilities;
   /** Actions the user allowed for the rest of the session ("allow always"). */
   readonly allowed: Set<string>;
-  /** Tool calls announced, by log path, with the status last sent. */
-  readonly toolCalls: Map<string, ToolCallStatus>;
+  /** Tool calls announced, by log path, with the status and content last sent. */
+  readonly toolCalls: Map<string, string>;
   /** Unknowns seen in this session: still open, or answered (removed). */
   readonly plan: Map<string, { content: string; open: boolean }>;
   prompt: {
@@ -197,15 +197,20 @@ export class AcpAgent {
           };
         });
         const current = session.prompt!;
-        core.engine.submit({
-          projectId: session.projectId,
-          alias: session.alias,
-          mode: "act",
-          prompt: text,
-          // The editor has no channel for free-form answers: the model decides without <ask_user>.
-          flags: { noInteraction: true },
-          ...(options.model ? { model: options.model } : {}),
-        });
+        try {
+          core.engine.submit({
+            projectId: session.projectId,
+            alias: session.alias,
+            mode: "act",
+            prompt: text,
+            // The editor has no channel for free-form answers: the model decides without <ask_user>.
+            flags: { noInteraction: true },
+            ...(options.model ? { model: options.model } : {}),
+          });
+        } catch (error) {
+          session.prompt = null;
+          throw RequestError.internalError({}, `could not start the run: ${errorMessage(error)}`);
+        }
         const { status, reason } = await finished;
         session.prompt = null;
         return { stopReason: stopReason(status, current.cancelled, reason) };
@@ -309,6 +314,13 @@ export class AcpAgent {
         const entry = core.store.getOne({ runId: session.runId }, change.path);
         if (entry) this.#toolCall(session, entry);
       } else if (change.path.startsWith("unknown://")) this.#sendPlan(session);
+      else {
+        // A command's output channel grew: its tool call shows the new output.
+        const m = /^(sh|env):\/\/(turn_\d+)\/(.+)_\d+$/.exec(change.path);
+        const entry =
+          m && core.store.getOne({ runId: session.runId }, `log://${m[2]}/${m[1]}/${m[3]}`);
+        if (entry) this.#toolCall(session, entry);
+      }
     });
 
     ctx.on<RunProposalEvent>(ENGINE_EVENTS.runProposal, (event) => {
@@ -381,14 +393,20 @@ export class AcpAgent {
   #toolCall(session: Session, entry: Entry): void {
     const [, , , action = ""] = entry.path.split("/");
     if (NOT_TOOL_CALLS.has(action)) return;
-    const status = toolStatus(entry.state);
-    const previous = session.toolCalls.get(entry.path);
-    if (previous === status && status !== "completed") return;
-    if (previous === "completed" && status === "completed") return;
-    session.toolCalls.set(entry.path, status);
     const content = this.#content(session, entry, action);
-    const locations = locationsOf(session, entry);
+    const status =
+      SHELL_ACTIONS.has(action) &&
+      entry.state === "resolved" &&
+      this.#outputStreaming(session, entry)
+        ? "in_progress"
+        : toolStatus(entry.state);
+    // Only what changed is sent: the same entry is seen on every write and at the turn's end.
+    const signature = `${status}\0${JSON.stringify(content)}`;
+    const previous = session.toolCalls.get(entry.path);
+    if (previous === signature) return;
+    session.toolCalls.set(entry.path, signature);
     if (previous === undefined) {
+      const locations = locationsOf(session, entry);
       this.#update(session, {
         sessionUpdate: "tool_call",
         toolCallId: entry.path,
@@ -409,6 +427,17 @@ export class AcpAgent {
     });
   }
 
+  /** Whether an accepted command's output channels are still being written. */
+  #outputStreaming(session: Session, entry: Entry): boolean {
+    const base = channelBase(entry.path);
+    if (!base) return false;
+    return this.#ctx!.core.store.get({
+      runId: session.runId,
+      pattern: `${base}_*`,
+      includeBody: false,
+    }).some((e) => e.state === "streaming");
+  }
+
   #content(session: Session, entry: Entry, action: string): ToolCallContent[] {
     if (
       action === "set" &&
@@ -427,7 +456,7 @@ export class AcpAgent {
     }
     let text = entry.body;
     if (SHELL_ACTIONS.has(action) && entry.state !== "proposed") {
-      const base = entry.path.replace(/^log:\/\/(turn_\d+)\/(sh|env)\//, "$2://$1/");
+      const base = channelBase(entry.path);
       const out = this.#ctx!.core.store.get({
         runId: session.runId,
         pattern: `${base}_*`,
@@ -501,6 +530,12 @@ export class AcpAgent {
       this.#ctx!.log.debug(`resolving ${event.path}: ${errorMessage(error)}`);
     }
   }
+}
+
+/** `log://turn_3/sh/npm_test` → `sh://turn_3/npm_test` (its channels add `_1`, `_2`). */
+function channelBase(logPath: string): string | null {
+  const m = /^log:\/\/(turn_\d+)\/(sh|env)\/(.+)$/.exec(logPath);
+  return m ? `${m[2]}://${m[1]}/${m[3]}` : null;
 }
 
 /** The event @rummy/plugin-mcp listens to for servers a client brings (see its README). */
