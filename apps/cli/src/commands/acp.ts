@@ -14,6 +14,8 @@ export async function acp(home: Home, values: { model?: string }): Promise<numbe
   // stdout carries the protocol; anything a plugin prints goes to stderr instead.
   console.log = console.error;
   console.info = console.error;
+  // An editor that closed its end mid-cleanup must not crash the shutdown (EPIPE).
+  process.stdout.on("error", () => {});
   const agent = new AcpAgent();
   const { core, report, missing } = await boot(home, { quiet: true, extra: [agent.plugin()] });
   for (const f of report.failed)
