@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { ConfigError } from "@rummy/core";
-import { catalog, McpConfig, parseMcpConfig } from "../src/index.js";
+import { ConfigError, createLogger, RummyCore } from "@rummy/core";
+import mcp, { catalog, McpConfig, parseMcpConfig } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rummy-mcp-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -143,4 +143,24 @@ test("the tool docs fit their budget by dropping detail, never by dropping serve
   const ask = catalog(servers, { askMode: true, maxTokens: 100_000, count });
   assert.doesNotMatch(ask, /tool_1 /);
   assert.match(ask, /tool_2 \(read-only\)/);
+});
+
+test("a broken home mcp.json stops the plugin at boot with every problem listed; the core carries on", async () => {
+  const bad = join(dir, "bad-mcp.json");
+  writeFileSync(bad, JSON.stringify({ mcpServers: { x: {}, y: { command: 3 } } }));
+  const core = RummyCore.open({
+    home: dir,
+    dbPath: ":memory:",
+    logger: createLogger("silent"),
+    env: { RUMMY_MCP_CONFIG: bad },
+  });
+  try {
+    const result = await core.use(mcp);
+    assert.ok("error" in result);
+    assert.match(result.error, /mcpServers\.x needs exactly one of "command" \(stdio\) or "url"/);
+    assert.match(result.error, /mcpServers\.y\.command must be a non-empty string/);
+    assert.equal(core.tools.get("mcp"), undefined, "nothing half-registered");
+  } finally {
+    await core.close();
+  }
 });
