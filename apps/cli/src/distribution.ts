@@ -40,6 +40,7 @@ export const BUNDLED_PACKAGES = [
   "@rummy/plugin-yolo",
   "@rummy/plugin-skill",
   "@rummy/web",
+  "@rummy/plugin-mcp",
   "@rummy/provider-openai",
   "@rummy/provider-openrouter",
   "@rummy/provider-ollama",

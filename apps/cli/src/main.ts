@@ -10,6 +10,7 @@ usage:
   rummy act "<prompt>" [options]        ask for changes (proposals need your approval)
   rummy demo                            a complete run against a scripted model, no API key needed
   rummy web [--open]                    print (and open) the web page's URL for this folder's project
+  rummy acp [--model <alias>]           an ACP agent on stdio, for editors (Zed: see transport-acp's README)
   rummy plugins list|add <package>|remove <package>
   rummy models list|add <alias> <provider/model> [--context N]|remove <alias>
   rummy runs list|show <alias>
@@ -33,6 +34,7 @@ const COMMANDS = [
   "ask",
   "act",
   "demo",
+  "acp",
   "plugins",
   "models",
   "runs",
@@ -95,6 +97,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import("./commands/ask.js")).ask(home, first as "ask" | "act", rest, values);
     case "demo":
       return (await import("./commands/demo.js")).demo(home, values);
+    case "acp":
+      return (await import("./commands/acp.js")).acp(home, values);
     case "plugins":
       return (await import("./commands/plugins.js")).plugins(home, rest);
     case "models":
