@@ -60,6 +60,7 @@ export type {
 } from "./records.js";
 export { RUN_TRANSITIONS } from "./db/migrations.js";
 export {
+  type CommandsRunningEvent,
   ENGINE_EVENTS,
   type Engine,
   type ProposalEvent,
