@@ -59,6 +59,7 @@ export type {
   TurnUsage,
 } from "./records.js";
 export { RUN_TRANSITIONS } from "./db/migrations.js";
+export { BOOT_CONFIG, validateEnvironment } from "./environment.js";
 export {
   type CommandsRunningEvent,
   ENGINE_EVENTS,
