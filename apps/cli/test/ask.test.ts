@@ -46,6 +46,7 @@ test("ask runs end to end against the provider, streams progress, prints the ans
   assert.match(res.stderr, /✎ known:\/\/lang\n· noted\n/, "one line per action, not raw XML");
   assert.doesNotMatch(res.stderr, /<known|<update|It is written/, "no raw tags; the answer only once");
   assert.equal(res.stdout.match(/It is written in TypeScript\./g)?.length, 1);
+  assert.doesNotMatch(res.stderr + res.stdout, /\x1b\[/, "no escape codes when not on a terminal");
   assert.equal(llm.chatRequests().at(-1)!.body.model, "fake-model");
 });
 
