@@ -130,10 +130,13 @@ function parseOptions(argv: readonly string[]) {
       const flag = /'([^']+)'/.exec(err.message ?? "")?.[1] ?? "";
       const name = flag.replace(/^-+/, "").split("=")[0]!;
       const guess = closest(name, Object.keys(OPTIONS));
-      throw new CliError(`unknown option '${flag}'${guess ? ` — did you mean '--${guess}'?` : ""}`, {
-        exitCode: EXIT.usage,
-        hint: "run `rummy --help` for the options",
-      });
+      throw new CliError(
+        `unknown option '${flag}'${guess ? ` — did you mean '--${guess}'?` : ""}`,
+        {
+          exitCode: EXIT.usage,
+          hint: "run `rummy --help` for the options",
+        },
+      );
     }
     if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       const flag = (/'([^']+)'/.exec(err.message ?? "")?.[1] ?? "the option").split(" ")[0];

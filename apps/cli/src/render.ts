@@ -296,7 +296,9 @@ export class RunRenderer {
     this.#breakLine();
     const spinner = { timer: null as NodeJS.Timeout | null, text, frame: 0 };
     const draw = () => {
-      this.#o.write(`\r${this.#o.style.dim(`${SPINNER[spinner.frame++ % SPINNER.length]} ${text}`)}`);
+      this.#o.write(
+        `\r${this.#o.style.dim(`${SPINNER[spinner.frame++ % SPINNER.length]} ${text}`)}`,
+      );
     };
     draw();
     spinner.timer = setInterval(draw, 100);

@@ -24,5 +24,8 @@ export function closest(word: string, candidates: readonly string[]): string | n
       bestScore = d;
     }
   }
-  return best !== null && bestScore <= (word.length <= 3 ? 1 : Math.max(2, Math.floor(best.length / 3))) ? best : null;
+  return best !== null &&
+    bestScore <= (word.length <= 3 ? 1 : Math.max(2, Math.floor(best.length / 3)))
+    ? best
+    : null;
 }

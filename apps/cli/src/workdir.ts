@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CliError, EXIT } from "./errors.js";
 
@@ -38,9 +38,4 @@ export function projectDir(
       hint: "--project takes the project's folder; the default is the folder you are in",
     });
   return { name: basename(root) || "root", root };
-}
-
-/** True when `dir` looks like the rummy checkout this CLI runs from. */
-export function isInstallDir(dir: string): boolean {
-  return INSTALL_DIRS.has(resolve(dir)) && existsSync(join(CLI_DIR, "package.json"));
 }

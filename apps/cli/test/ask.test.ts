@@ -44,7 +44,11 @@ test("ask runs end to end against the provider, streams progress, prints the ans
     /\[run run_\d+: status 200, 2 turn\(s\), \d+ tokens in, 20 out, \$0\.0021\]/,
   );
   assert.match(res.stderr, /✎ known:\/\/lang\n· noted\n/, "one line per action, not raw XML");
-  assert.doesNotMatch(res.stderr, /<known|<update|It is written/, "no raw tags; the answer only once");
+  assert.doesNotMatch(
+    res.stderr,
+    /<known|<update|It is written/,
+    "no raw tags; the answer only once",
+  );
   assert.equal(res.stdout.match(/It is written in TypeScript\./g)?.length, 1);
   assert.doesNotMatch(res.stderr + res.stdout, /\x1b\[/, "no escape codes when not on a terminal");
   assert.equal(llm.chatRequests().at(-1)!.body.model, "fake-model");
@@ -87,7 +91,10 @@ test("a proposal accepted at the prompt runs here and streams back; one rejected
   );
   const yes = await rummy(["act", "--run", "accepting", "say hello"], { home, env, input: "y\n" });
   assert.equal(yes.code, 0, yes.stderr);
-  assert.match(yes.stderr, /\$ echo from-the-client\n· running\n\$ echo from-the-client\n  allow\? \[y\]es[^\n]*\n  │ from-the-client\n  └ exit 0/);
+  assert.match(
+    yes.stderr,
+    /\$ echo from-the-client\n· running\n\$ echo from-the-client\n {2}allow\? \[y\]es[^\n]*\n {2}│ from-the-client\n {2}└ exit 0/,
+  );
   assert.doesNotMatch(yes.stdout, /from-the-client/, "command output is activity, not the answer");
   const shown = await rummy(["runs", "show", "accepting", "--json"], { home });
   const channel = JSON.parse(shown.stdout).entries.find(
@@ -95,7 +102,6 @@ test("a proposal accepted at the prompt runs here and streams back; one rejected
   );
   assert.equal(channel.body, "from-the-client\n");
   assert.equal(channel.state, "resolved");
-
 });
 
 test("rejecting: 'n' stops the run (499, exit 3); 'r <why>' tells the model, and the run goes on", async () => {
@@ -103,7 +109,10 @@ test("rejecting: 'n' stops the run (499, exit 3); 'r <why>' tells the model, and
   const before = llm.chatRequests().length;
   const no = await rummy(["act", "--run", "refusing", "clean up"], { home, env, input: "n\n" });
   assert.equal(no.code, 3, no.stderr);
-  assert.match(no.stderr, /stopped: you rejected <sh>; continue with: rummy act --run refusing "…"/);
+  assert.match(
+    no.stderr,
+    /stopped: you rejected <sh>; continue with: rummy act --run refusing "…"/,
+  );
   assert.match(no.stdout, /status 499/);
   assert.equal(llm.chatRequests().length, before + 1, "no turn after the rejection");
 
@@ -191,7 +200,11 @@ test("errors a person can act on: no model, unknown model, unreachable provider,
     env: { ...env, OPENAI_BASE_URL: "http://127.0.0.1:9/v1" },
   });
   assert.equal(dead.code, 1);
-  assert.match(dead.stderr, /^error: .*cannot reach the provider/m, "provider errors on stderr, labelled");
+  assert.match(
+    dead.stderr,
+    /^error: .*cannot reach the provider/m,
+    "provider errors on stderr, labelled",
+  );
   assert.doesNotMatch(dead.stdout, /cannot reach/);
   // The official endpoint without a key: the run fails at once, naming the variable to set.
   const noKey = await rummy(["ask", "--model", "gpt", "q"], {

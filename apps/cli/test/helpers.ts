@@ -107,7 +107,10 @@ export function startServe(
 export function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(RUMMY_|OPENAI_|OPENROUTER_|XAI_|OLLAMA_|NO_COLOR|INIT_CWD|npm_)/.test(k))
+    if (
+      v !== undefined &&
+      !/^(RUMMY_|OPENAI_|OPENROUTER_|XAI_|OLLAMA_|NO_COLOR|INIT_CWD|npm_)/.test(k)
+    )
       env[k] = v;
   }
   return env;

@@ -51,12 +51,17 @@ async function projectOfRun(alias: string): Promise<{ project: string; files: st
   const list = JSON.parse((await rummy(["runs", "list", "--json"], { home })).stdout);
   const row = list.find((r: { run: string }) => r.run === alias);
   const shown = JSON.parse(
-    (await rummy(["runs", "show", alias, "--project", row.project, "--json", "--entries"], { home }))
-      .stdout,
+    (
+      await rummy(["runs", "show", alias, "--project", row.project, "--json", "--entries"], {
+        home,
+      })
+    ).stdout,
   );
   return {
     project: row.project,
-    files: shown.entries.filter((e: { scheme: string }) => e.scheme === "file").map((e: { path: string }) => e.path),
+    files: shown.entries
+      .filter((e: { scheme: string }) => e.scheme === "file")
+      .map((e: { path: string }) => e.path),
   };
 }
 
@@ -85,10 +90,14 @@ test("`pnpm -C <checkout> rummy ask` from the user's folder works on the user's 
   skip: HAS_PNPM ? false : "pnpm is not installed",
 }, async () => {
   llm.enqueue({ content: `<update status="200">via pnpm</update>` });
-  const asked = await run("pnpm", ["--silent", "-C", REPO, "rummy", "ask", "--run", "via_pnpm", "q"], {
-    cwd: project,
-    env,
-  });
+  const asked = await run(
+    "pnpm",
+    ["--silent", "-C", REPO, "rummy", "ask", "--run", "via_pnpm", "q"],
+    {
+      cwd: project,
+      env,
+    },
+  );
   assert.match(asked.stdout, /via pnpm/);
   const { project: name, files } = await projectOfRun("via_pnpm");
   assert.equal(name, basename(project));

@@ -44,7 +44,11 @@ test("bad configuration is refused by every command, one line per bad key naming
     assert.match(res.stderr, /RUMMY_MODEL_x="gpt4": expected provider\/model/, args.join(" "));
     assert.match(res.stderr, /RUMMY_PORT="abc": expected a whole number/, args.join(" "));
     assert.match(res.stderr, /RUMMY_LOG_LEVEL="loud": expected one of debug, info, warn, error/);
-    assert.doesNotMatch(res.stderr, /Method not found|at .*\.ts:\d+/, "no obscure failure, no stack");
+    assert.doesNotMatch(
+      res.stderr,
+      /Method not found|at .*\.ts:\d+/,
+      "no obscure failure, no stack",
+    );
     assert.equal(res.stderr.match(/RUMMY_PORT/g)?.length, 1, "one message per key");
   }
 });
@@ -97,14 +101,26 @@ test("every listing honours --json", async () => {
   const runs = await rummy(["runs", "list", "--json"], { home, env });
   assert.equal(runs.code, 0, runs.stderr);
   const list = JSON.parse(runs.stdout);
-  assert.ok(list.some((r: { run: string; status: number }) => r.run === "listed" && r.status === 200));
+  assert.ok(
+    list.some((r: { run: string; status: number }) => r.run === "listed" && r.status === 200),
+  );
   const models = JSON.parse((await rummy(["models", "list", "--json"], { home, env })).stdout);
   assert.deepEqual(
     models.find((m: { alias: string }) => m.alias === "fake"),
-    { alias: "fake", target: "openai/fake-model", context_length: null, source: "env", default: true },
+    {
+      alias: "fake",
+      target: "openai/fake-model",
+      context_length: null,
+      source: "env",
+      default: true,
+    },
   );
   const plugins = JSON.parse((await rummy(["plugins", "list", "--json"], { home, env })).stdout);
-  assert.ok(plugins.some((p: { name: string; status: string }) => p.name === "rpc" && p.status === "loaded"));
+  assert.ok(
+    plugins.some(
+      (p: { name: string; status: string }) => p.name === "rpc" && p.status === "loaded",
+    ),
+  );
 });
 
 test("a closed stdout ends the process quietly with 0 (`runs show --json | head`)", async () => {
@@ -115,21 +131,23 @@ test("a closed stdout ends the process quietly with 0 (`runs show --json | head`
   const asked = await rummy(["ask", "--run", "big", "talk"], { home, env, cwd: project });
   rmSync(project, { recursive: true, force: true });
   assert.equal(asked.code, 0, asked.stderr);
-  const result = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, "runs", "show", "big", "--json", "--entries"], {
-      env: { ...cleanEnv(), RUMMY_HOME: home, RUMMY_LOG_LEVEL: "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    // Read one chunk, then close the pipe like `head` does.
-    child.stdout.once("data", (d: Buffer) => {
-      stdout = d.toString();
-      child.stdout.destroy();
-    });
-    child.on("close", (code) => resolve({ code, stderr, stdout }));
-  });
+  const result = await new Promise<{ code: number | null; stderr: string; stdout: string }>(
+    (resolve) => {
+      const child = spawn(process.execPath, [BIN, "runs", "show", "big", "--json", "--entries"], {
+        env: { ...cleanEnv(), RUMMY_HOME: home, RUMMY_LOG_LEVEL: "warn" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      // Read one chunk, then close the pipe like `head` does.
+      child.stdout.once("data", (d: Buffer) => {
+        stdout = d.toString();
+        child.stdout.destroy();
+      });
+      child.on("close", (code) => resolve({ code, stderr, stdout }));
+    },
+  );
   assert.ok(result.stdout.length > 0);
   assert.equal(result.code, 0, result.stderr);
   assert.doesNotMatch(result.stderr, /EPIPE|Error/);
@@ -141,7 +159,10 @@ test("unknown flags get our message and --help; a mistyped command a 'did you me
   assert.match(typo.stderr, /unknown command 'runz' — did you mean 'runs'\?/);
   const flag = await rummy(["ask", "--modle", "fake", "q"], { home });
   assert.equal(flag.code, 2);
-  assert.match(flag.stderr, /^rummy: unknown option '--modle' — did you mean '--model'\?\n {2}run `rummy --help`/);
+  assert.match(
+    flag.stderr,
+    /^rummy: unknown option '--modle' — did you mean '--model'\?\n {2}run `rummy --help`/,
+  );
   assert.doesNotMatch(flag.stderr, /positional argument/, "not node's parser wording");
   const value = await rummy(["ask", "--model"], { home });
   assert.equal(value.code, 2);
@@ -152,8 +173,13 @@ test("runs show lists the run's own activity and a count of files; --entries sho
   const project = realpathSync(mkdtempSync(join(tmpdir(), "rummy-noise-")));
   try {
     for (let i = 0; i < 30; i++) writeFileSync(join(project, `file${i}.txt`), `content ${i}\n`);
-    llm.enqueue({ content: `<known path="known://files">thirty</known>\n<update status="200">thirty files</update>` });
-    assert.equal((await rummy(["ask", "--run", "noisy", "count"], { home, env, cwd: project })).code, 0);
+    llm.enqueue({
+      content: `<known path="known://files">thirty</known>\n<update status="200">thirty files</update>`,
+    });
+    assert.equal(
+      (await rummy(["ask", "--run", "noisy", "count"], { home, env, cwd: project })).code,
+      0,
+    );
     const shown = await rummy(["runs", "show", "noisy"], { home, cwd: project });
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /activity:\n {2}turn 1 {2}known/);

@@ -17,7 +17,10 @@ before(async () => {
   ({ home, cleanup } = tempHome());
   llm = await startFakeLlm();
   project = realpathSync(mkdtempSync(join(tmpdir(), "rummy-tty-project-")));
-  writeFileSync(join(project, "package.json"), '{"name":"tiny","scripts":{"test":"echo TESTS OK"}}\n');
+  writeFileSync(
+    join(project, "package.json"),
+    '{"name":"tiny","scripts":{"test":"echo TESTS OK"}}\n',
+  );
   env = {
     OPENAI_BASE_URL: llm.url,
     OPENAI_API_KEY: "sk-test",
@@ -37,7 +40,9 @@ const ESC = /\x1b\[[0-9;]*m/;
 const status = async (alias: string) =>
   JSON.parse((await rummy(["runs", "show", alias, "--json"], { home })).stdout);
 
-describe("in a terminal", { skip: HAS_SCRIPT ? false : "util-linux `script` is not installed" }, () => {
+describe("in a terminal", {
+  skip: HAS_SCRIPT ? false : "util-linux `script` is not installed",
+}, () => {
   test("colour on a TTY, none with NO_COLOR; prose streamed, actions as lines, the answer once", async () => {
     const reply = `Let me look.\n<get path="package.json"/>\n<think>the script is trivial</think>\n<update status="200">It prints TESTS OK.</update>`;
     llm.enqueue({ content: reply }, { content: reply });
@@ -88,7 +93,11 @@ describe("in a terminal", { skip: HAS_SCRIPT ? false : "util-linux `script` is n
     llm.setHandler(undefined);
     const shown = run.output();
     assert.match(shown, /\$ sleep 1; npm test --silent/);
-    assert.match(shown, /  │ TESTS OK\r?\n  └ exit 0/, "output in its own block under the command");
+    assert.match(
+      shown,
+      / {2}│ TESTS OK\r?\n {2}└ exit 0/,
+      "output in its own block under the command",
+    );
     assert.match(shown, /the tests pass/);
   });
 

@@ -28,25 +28,37 @@ const terminal = (alias: string) =>
     (p) => p.run === alias && [200, 204, 413, 422, 499, 500].includes(p.status),
     30_000,
   );
-const lastPrompt = () => r.llm.chatRequests().at(-1)!.body.messages[1].content as string;
 
 test("the next turn waits for an accepted command that sleeps, then prints: the model reads its output", async () => {
-  r.llm.enqueue({ content: `<sh>sleep 1; echo TESTS OK</sh>\n<update status="102">testing</update>` });
+  r.llm.enqueue({
+    content: `<sh>sleep 1; echo TESTS OK</sh>\n<update status="102">testing</update>`,
+  });
   let seen = "";
   r.llm.setHandler((req) => {
     seen = req.body.messages[1].content as string;
-    return { content: `<update status="200">${/TESTS OK/.test(seen) ? "passed" : "blind"}</update>` };
+    return {
+      content: `<update status="200">${/TESTS OK/.test(seen) ? "passed" : "blind"}</update>`,
+    };
   });
   const proposed = client.waitFor<Proposed>("run/proposal", (p) => p.run === "waits", 30_000);
   const done = terminal("waits");
-  await client.call("set", { path: "run://waits", body: "run the tests", attributes: { model: "fake", mode: "act" } });
+  await client.call("set", {
+    path: "run://waits",
+    body: "run the tests",
+    attributes: { model: "fake", mode: "act" },
+  });
   const [p] = (await proposed).proposed;
   await client.call("set", { run: "waits", path: p!.path, state: "resolved" });
   // The producer (this client) is slow: the model's second call must not start before it finishes.
   await new Promise((res) => setTimeout(res, 800));
   assert.equal(r.llm.chatRequests().length, 1, "no second turn while the command runs");
   await client.call("stream", { run: "waits", path: p!.path, channel: 1, chunk: "TESTS OK\n" });
-  await client.call("stream/completed", { run: "waits", path: p!.path, exit_code: 0, duration: "1.0s" });
+  await client.call("stream/completed", {
+    run: "waits",
+    path: p!.path,
+    exit_code: 0,
+    duration: "1.0s",
+  });
   const state = await done;
   r.llm.setHandler(undefined);
   assert.equal(state.reason, "passed");
@@ -75,10 +87,19 @@ test("past RUMMY_COMMAND_WAIT the model sees the output so far and 'still runnin
   });
   const proposed = client.waitFor<Proposed>("run/proposal", (p) => p.run === "dev", 30_000);
   const done = terminal("dev");
-  await client.call("set", { path: "run://dev", body: "start the dev server", attributes: { model: "fake", mode: "act" } });
+  await client.call("set", {
+    path: "run://dev",
+    body: "start the dev server",
+    attributes: { model: "fake", mode: "act" },
+  });
   const [p] = (await proposed).proposed;
   await client.call("set", { run: "dev", path: p!.path, state: "resolved" });
-  await client.call("stream", { run: "dev", path: p!.path, channel: 1, chunk: "listening on :5173\n" });
+  await client.call("stream", {
+    run: "dev",
+    path: p!.path,
+    channel: 1,
+    chunk: "listening on :5173\n",
+  });
   const note = await cancelled;
   assert.equal(note.path, p!.path);
   const state = await done;
@@ -87,11 +108,14 @@ test("past RUMMY_COMMAND_WAIT the model sees the output so far and 'still runnin
   assert.equal(state.status, 200);
   assert.match(second, /'npm run dev' is still running after \d+ s/);
   assert.match(second, /listening on :5173/, "the output so far is in the prompt");
-  const channels = await client.call<{ path: string; state: string; body: string }[]>("getEntries", {
-    run: "dev",
-    pattern: "sh://*",
-    withBody: true,
-  });
+  const channels = await client.call<{ path: string; state: string; body: string }[]>(
+    "getEntries",
+    {
+      run: "dev",
+      pattern: "sh://*",
+      withBody: true,
+    },
+  );
   assert.deepEqual(
     channels.map((c) => [c.path.replace(/.*_/, ""), c.state]),
     [
@@ -111,9 +135,18 @@ test("a rejection with a reason is fed back to the model as 403 with the user's 
   });
   const proposed = client.waitFor<Proposed>("run/proposal", (p) => p.run === "why", 30_000);
   const done = terminal("why");
-  await client.call("set", { path: "run://why", body: "clean up", attributes: { model: "fake", mode: "act" } });
+  await client.call("set", {
+    path: "run://why",
+    body: "clean up",
+    attributes: { model: "fake", mode: "act" },
+  });
   const [p] = (await proposed).proposed;
-  await client.call("set", { run: "why", path: p!.path, state: "cancelled", body: "the build is needed for the release" });
+  await client.call("set", {
+    run: "why",
+    path: p!.path,
+    state: "cancelled",
+    body: "the build is needed for the release",
+  });
   assert.equal((await done).status, 200);
   r.llm.setHandler(undefined);
   assert.match(seen, /status="403"[^>]*>[\s\S]*the build is needed for the release/);

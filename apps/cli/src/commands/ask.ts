@@ -194,7 +194,9 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     let runName = options.run ?? "";
     if (options.continueLast) {
       const runs = await client.call<{ run: string; created?: string }[]>("getRuns");
-      const last = [...runs].sort((a, b) => String(a.created).localeCompare(String(b.created))).at(-1);
+      const last = [...runs]
+        .sort((a, b) => String(a.created).localeCompare(String(b.created)))
+        .at(-1);
       if (!last)
         throw new CliError(`no run to continue in project '${options.project.name}'`, {
           exitCode: EXIT.usage,
@@ -208,7 +210,8 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     const final = new Promise<{ status: number; reason: string | null }>((r) => (finish = r));
     const onState = (s: { run: string; status: number; reason?: string | null }) => {
       if (!alias) return void pendingStates.push({ ...s, reason: s.reason ?? null });
-      if (s.run === alias && TERMINAL.has(s.status)) finish({ status: s.status, reason: s.reason ?? null });
+      if (s.run === alias && TERMINAL.has(s.status))
+        finish({ status: s.status, reason: s.reason ?? null });
     };
     client.on("run/state", onState);
 
@@ -232,7 +235,14 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     };
     client.on(
       "run/progress",
-      (p: { run: string; turn: number; content?: string; reasoning?: string; status?: string; phase?: string }) => {
+      (p: {
+        run: string;
+        turn: number;
+        content?: string;
+        reasoning?: string;
+        status?: string;
+        phase?: string;
+      }) => {
         if (p.run !== alias) return;
         if (typeof p.content === "string" && p.content) onText("progress", p.turn, p.content);
         if (typeof p.reasoning === "string" && p.reasoning) renderer.reasoning(p.turn, p.reasoning);
@@ -244,7 +254,8 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
       onText("render", p.turn ?? shownTurn, p.text);
     });
     client.on("stream/cancelled", (p: { run: string; path: string; reason?: string | null }) => {
-      if (p.run === alias) local.get(p.path)?.controller.abort(new Error(p.reason ?? "cancelled by the server"));
+      if (p.run === alias)
+        local.get(p.path)?.controller.abort(new Error(p.reason ?? "cancelled by the server"));
     });
 
     // Proposals are handled one at a time, in arrival order.
@@ -273,12 +284,16 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
         decision = "accept";
       } else {
         const answer = (
-          (await answers.line("  allow? [y]es, [n]o and stop, [r]eject and tell the model why: ")) ?? ""
+          (await answers.line(
+            "  allow? [y]es, [n]o and stop, [r]eject and tell the model why: ",
+          )) ?? ""
         ).trim();
         if (/^y(es)?$/i.test(answer)) decision = "accept";
         else if (/^r(eject)?\b/i.test(answer)) {
           decision = "reason";
-          reason = answer.replace(/^r(eject)?\b\s*/i, "") || ((await answers.line("  why? ")) ?? "").trim();
+          reason =
+            answer.replace(/^r(eject)?\b\s*/i, "") ||
+            ((await answers.line("  why? ")) ?? "").trim();
           if (!reason) reason = "the user rejected it";
         } else decision = "stop";
       }
@@ -313,7 +328,14 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     };
     const startLocal = (proposal: Proposal) => {
       const controller = new AbortController();
-      const done = runLocally(client, alias, proposal, options.project.root, controller.signal, renderer)
+      const done = runLocally(
+        client,
+        alias,
+        proposal,
+        options.project.root,
+        controller.signal,
+        renderer,
+      )
         .catch((error: unknown) => renderer.line(style.red(`error: ${errorMessage(error)}`)))
         .finally(() => local.delete(proposal.path));
       local.set(proposal.path, { controller, done });
@@ -348,11 +370,15 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     } else {
       const continueHint = `rummy ${options.mode} --run ${alias} "…"`;
       if (cancelled && stoppedByRejection)
-        process.stderr.write(`${style.yellow(`stopped: you rejected <${stoppedByRejection}>`)}; continue with: ${continueHint}\n`);
+        process.stderr.write(
+          `${style.yellow(`stopped: you rejected <${stoppedByRejection}>`)}; continue with: ${continueHint}\n`,
+        );
       else if (cancelled && interrupted)
         process.stderr.write(`${style.yellow("cancelled")}; continue with: ${continueHint}\n`);
       else if (cancelled || result.status >= 500 || result.status === 413)
-        process.stderr.write(`${style.red("error:")} ${result.reason ?? `the run ended with status ${result.status}`}\n`);
+        process.stderr.write(
+          `${style.red("error:")} ${result.reason ?? `the run ended with status ${result.status}`}\n`,
+        );
       else process.stdout.write(`${result.reason ?? "(no answer)"}\n`);
       process.stdout.write(
         `\n[run ${alias}: status ${result.status}, ${detail.turn} turn(s), ${t.prompt_tokens} tokens in, ${t.completion_tokens} out${t.cost ? `, $${t.cost.toFixed(4)}` : ""}]\n`,
@@ -404,7 +430,9 @@ async function runLocally(
   if (result.cancelled) {
     renderer.commandDone(proposal.path, `stopped after ${duration}`);
     const reason = signal.reason instanceof Error ? signal.reason.message : "aborted";
-    await client.call("stream/aborted", { run, path: proposal.path, reason, duration }).catch(() => {});
+    await client
+      .call("stream/aborted", { run, path: proposal.path, reason, duration })
+      .catch(() => {});
     return;
   }
   renderer.commandDone(proposal.path, `exit ${result.exitCode ?? "?"} · ${duration}`);

@@ -42,9 +42,27 @@ async function list(home: Home, json: boolean): Promise<number> {
   try {
     if (json) {
       const list = [
-        ...report.loaded.map((p) => ({ name: p.name, version: p.version ?? null, source: sourceLabel(p.source), status: "loaded", error: null })),
-        ...report.failed.map((p) => ({ name: p.name, version: null, source: sourceLabel(p.source), status: "failed", error: p.error })),
-        ...missing.map((m) => ({ name: m.name, version: null, source: "bundled", status: "missing", error: m.error })),
+        ...report.loaded.map((p) => ({
+          name: p.name,
+          version: p.version ?? null,
+          source: sourceLabel(p.source),
+          status: "loaded",
+          error: null,
+        })),
+        ...report.failed.map((p) => ({
+          name: p.name,
+          version: null,
+          source: sourceLabel(p.source),
+          status: "failed",
+          error: p.error,
+        })),
+        ...missing.map((m) => ({
+          name: m.name,
+          version: null,
+          source: "bundled",
+          status: "missing",
+          error: m.error,
+        })),
       ];
       process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       return report.failed.length || missing.length ? EXIT.failure : EXIT.ok;
