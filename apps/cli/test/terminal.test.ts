@@ -63,6 +63,21 @@ describe("in a terminal", {
     assert.match(shown, /\[run run_\d+: status 200/);
   });
 
+  test("a retry after a rate limit shows a spinner line, then the run goes on", async () => {
+    llm.enqueue(
+      { fail: "rate_limit", retryAfterSeconds: 1 },
+      { content: `<update status="200">after the wait</update>` },
+    );
+    const run = rummyPty(["ask", "q"], {
+      home,
+      env: { ...env, RUMMY_RETRY_ATTEMPTS: "2", NO_COLOR: "1" },
+      cwd: project,
+    });
+    assert.equal(await run.exit, 0, run.output());
+    assert.match(run.output(), /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] retrying the model after a provider error…/);
+    assert.match(run.output(), /after the wait/);
+  });
+
   test("--show-thinking shows the model's thinking, dimmed", async () => {
     llm.enqueue({
       content: `<think>the script is trivial</think>\n<update status="200">TESTS OK.</update>`,

@@ -110,7 +110,9 @@ export interface RunProgressEvent {
   readonly alias: string;
   readonly loopId: number;
   readonly turn: number;
-  readonly phase: "assembling" | "waiting" | "streaming" | "dispatching" | "done";
+  readonly phase: "assembling" | "waiting" | "streaming" | "retrying" | "dispatching" | "done";
+  /** With `retrying`: why, and how long until the next attempt. */
+  readonly retry?: { readonly attempt: number; readonly delayMs: number; readonly error: string };
   /** Text the model just wrote (streaming providers only). */
   readonly content?: string;
   readonly reasoning?: string;

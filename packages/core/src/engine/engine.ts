@@ -569,6 +569,9 @@ export class AgentEngine implements Engine {
             ...(delta.reasoning ? { reasoning: delta.reasoning } : {}),
           });
         },
+        onRetry: (retry) => {
+          void this.#emit(ENGINE_EVENTS.runProgress, { ...base, phase: "retrying", retry });
+        },
       });
     } catch (error) {
       const failure = error instanceof ProviderError ? error : null;
