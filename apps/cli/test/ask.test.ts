@@ -217,3 +217,23 @@ test("errors a person can act on: no model, unknown model, unreachable provider,
   assert.equal(noServer.code, 1);
   assert.match(noServer.stderr, /cannot connect[\s\S]*rummy serve/);
 });
+
+test("an <ask_user> question is answered at the prompt and the answer reaches the model", async () => {
+  llm.enqueue({
+    content: `<ask_user>Which port should it use?</ask_user>\n<update status="102">asking</update>`,
+  });
+  let seen = "";
+  llm.setHandler((req) => {
+    seen = req.body.messages[1].content as string;
+    return { content: `<update status="200">using the port you chose</update>` };
+  });
+  const res = await rummy(["act", "--run", "question", "set the port"], {
+    home,
+    env,
+    input: "8080\n",
+  });
+  llm.setHandler(undefined);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /\? Which port should it use\?\n[\s\S]*your answer/);
+  assert.match(seen, /8080/);
+});

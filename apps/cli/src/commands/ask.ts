@@ -279,9 +279,14 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
       const auto = options.yes || options.showAndAccept;
       let decision: "accept" | "reason" | "stop";
       let reason: string | undefined;
+      let answer: string | undefined;
       if (auto) {
         renderer.line(style.green("  accepted"));
         decision = "accept";
+      } else if (proposal.action === "ask_user") {
+        // A question is answered, not allowed: the answer goes back to the model; none stops the run.
+        answer = ((await answers.line("  your answer (Enter alone stops the run): ")) ?? "").trim();
+        decision = answer ? "accept" : "stop";
       } else {
         const answer = (
           (await answers.line(
@@ -304,10 +309,6 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
         await cancelRun(`stopped: the user rejected <${proposal.action}>`);
         return;
       }
-      const answer =
-        decision === "accept" && proposal.action === "ask_user" && !auto
-          ? ((await answers.line("  answer: ")) ?? "")
-          : undefined;
       try {
         await client.call("set", {
           run: alias,
