@@ -1,11 +1,21 @@
 import { parseArgs } from "node:util";
+import { validateEnvironment } from "@rummy/core";
 import { CliError, EXIT } from "./errors.js";
 import { openHome } from "./home.js";
+import { closest } from "./suggest.js";
+
+// `rummy … | head`: a reader that goes away ends us quietly, with success.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(EXIT.ok);
+    throw error;
+  });
+}
 
 const USAGE = `rummy — an LLM agent service
 
 usage:
-  rummy [serve]                         start the server with the default plugins
+  rummy [serve] [--allow-broken-plugins]  start the server with the default plugins
   rummy ask "<prompt>" [options]        ask a question (read-only run)
   rummy act "<prompt>" [options]        ask for changes (proposals need your approval)
   rummy demo                            a complete run against a scripted model, no API key needed
@@ -13,18 +23,21 @@ usage:
   rummy acp [--model <alias>]           an ACP agent on stdio, for editors (Zed: see transport-acp's README)
   rummy plugins list|add <package>|remove <package>
   rummy models list|add <alias> <provider/model> [--context N]|remove <alias>
-  rummy runs list|show <alias>
+  rummy runs list|show [<alias>] [--entries]
   rummy doctor                          check configuration, providers and the database
   rummy token [--rotate]                print the server's token (RUMMY_HOME/token); --rotate replaces it
 
 options for ask/act:
   --model <alias>      model alias (default: RUMMY_MODEL)
   --run <alias>        name the run (continue it if it exists)
-  --project <name>     project name (default: this folder's name); the project root is this folder
+  --continue           continue this project's most recent run
+  --project <dir>      the project's folder (default: the folder you are in)
   --connect <ws-url>   use a running server instead of an embedded one
   --yes                accept every proposal (yolo)
-  --json               print the final result as JSON
+  --show-thinking      show the model's thinking, dimmed
+  --json               print the final result as JSON (listings too)
 
+Ctrl-C cancels the run (continue it later with --run); a second Ctrl-C quits at once.
 environment: RUMMY_HOME (default ~/.rummy) holds the database, .env, plugins, skills, personas and
 the token (RUMMY_HOME/token) every client must present; ask/act/demo read it from there.
 `;
@@ -46,26 +59,7 @@ const COMMANDS = [
 type Command = (typeof COMMANDS)[number];
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
-      model: { type: "string" },
-      run: { type: "string" },
-      project: { type: "string" },
-      connect: { type: "string" },
-      yes: { type: "boolean", short: "y" },
-      json: { type: "boolean" },
-      context: { type: "string" },
-      port: { type: "string" },
-      host: { type: "string" },
-      rotate: { type: "boolean" },
-      open: { type: "boolean" },
-    },
-  });
+  const { values, positionals } = parseOptions(argv);
   if (values.version) {
     const { readFileSync } = await import("node:fs");
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -80,7 +74,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   if (!COMMANDS.includes(first as Command)) {
-    throw new CliError(`unknown command '${first}'`, {
+    const guess = closest(first, COMMANDS);
+    throw new CliError(`unknown command '${first}'${guess ? ` — did you mean '${guess}'?` : ""}`, {
       exitCode: EXIT.usage,
       hint: "run `rummy --help` for the commands",
     });
@@ -89,9 +84,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (values.port) shellEnv.RUMMY_PORT = values.port;
   if (values.host) shellEnv.RUMMY_HOST = values.host;
   const home = openHome(shellEnv);
+  // Every command refuses a bad environment up front, one line per bad key.
+  validateEnvironment(home.env);
   switch (first as Command) {
     case "serve":
-      return (await import("./commands/serve.js")).serve(home);
+      return (await import("./commands/serve.js")).serve(home, {
+        allowBrokenPlugins: Boolean(values["allow-broken-plugins"]),
+      });
     case "ask":
     case "act":
       return (await import("./commands/ask.js")).ask(home, first as "ask" | "act", rest, values);
@@ -100,7 +99,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "acp":
       return (await import("./commands/acp.js")).acp(home, values);
     case "plugins":
-      return (await import("./commands/plugins.js")).plugins(home, rest);
+      return (await import("./commands/plugins.js")).plugins(home, rest, values);
     case "models":
       return (await import("./commands/models.js")).models(home, rest, values);
     case "runs":
@@ -116,6 +115,56 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import("./commands/web.js")).web(home, values);
     default:
       throw new CliError(`unknown command '${first}'`, { exitCode: EXIT.usage });
+  }
+}
+
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+  model: { type: "string" },
+  run: { type: "string" },
+  continue: { type: "boolean" },
+  project: { type: "string" },
+  connect: { type: "string" },
+  yes: { type: "boolean", short: "y" },
+  json: { type: "boolean" },
+  "show-thinking": { type: "boolean" },
+  entries: { type: "boolean" },
+  "allow-broken-plugins": { type: "boolean" },
+  context: { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  rotate: { type: "boolean" },
+  open: { type: "boolean" },
+} as const;
+
+/** The command line, with our own words for a flag we do not know or one missing its value. */
+function parseOptions(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (error) {
+    const err = error as { code?: string; message?: string };
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      const flag = /'([^']+)'/.exec(err.message ?? "")?.[1] ?? "";
+      const name = flag.replace(/^-+/, "").split("=")[0]!;
+      const guess = closest(name, Object.keys(OPTIONS));
+      throw new CliError(
+        `unknown option '${flag}'${guess ? ` — did you mean '--${guess}'?` : ""}`,
+        {
+          exitCode: EXIT.usage,
+          hint: "run `rummy --help` for the options",
+        },
+      );
+    }
+    if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const flag = (/'([^']+)'/.exec(err.message ?? "")?.[1] ?? "the option").split(" ")[0];
+      const missing = /argument missing/.test(err.message ?? "");
+      throw new CliError(`option '${flag}' ${missing ? "needs a value" : "takes no value"}`, {
+        exitCode: EXIT.usage,
+        hint: "run `rummy --help` for the options",
+      });
+    }
+    throw error;
   }
 }
 

@@ -43,11 +43,14 @@ test("ask runs end to end against the provider, streams progress, prints the ans
     res.stdout,
     /\[run run_\d+: status 200, 2 turn\(s\), \d+ tokens in, 20 out, \$0\.0021\]/,
   );
-  assert.match(
+  assert.match(res.stderr, /✎ known:\/\/lang\n· noted\n/, "one line per action, not raw XML");
+  assert.doesNotMatch(
     res.stderr,
-    /\[turn 1\]\n<known path="known:\/\/lang">TypeScript<\/known>/,
-    "the model's text streamed while it wrote",
+    /<known|<update|It is written/,
+    "no raw tags; the answer only once",
   );
+  assert.equal(res.stdout.match(/It is written in TypeScript\./g)?.length, 1);
+  assert.doesNotMatch(res.stderr + res.stdout, /\x1b\[/, "no escape codes when not on a terminal");
   assert.equal(llm.chatRequests().at(-1)!.body.model, "fake-model");
 });
 
@@ -68,8 +71,13 @@ test("demo completes with no API key, against the labelled scripted model", asyn
   const res = await rummy(["demo"], { home });
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /scripted model \(not an LLM\)/);
-  assert.match(res.stdout, /── proposal: env\n\$ ls -1 \| head -5\naccepted/);
+  assert.match(res.stderr, /\$ ls -1 \| head -5\n[\s\S]*accepted\n/);
   assert.match(res.stdout, /Demo complete/);
+  // The closing hint works as printed.
+  assert.match(res.stdout, /Try `rummy runs show` next/);
+  const hinted = await rummy(["runs", "show"], { home });
+  assert.equal(hinted.code, 0, hinted.stderr);
+  assert.match(hinted.stdout, /^run run_1 /);
   const shown = await rummy(["runs", "show", "run_1", "--project", "rummy-demo"], { home });
   assert.match(shown.stdout, /known:\/\/demo\/rummy/);
   assert.match(shown.stdout, /unknown:\/\/demo\/files/);
@@ -84,23 +92,43 @@ test("a proposal accepted at the prompt runs here and streams back; one rejected
   const yes = await rummy(["act", "--run", "accepting", "say hello"], { home, env, input: "y\n" });
   assert.equal(yes.code, 0, yes.stderr);
   assert.match(
-    yes.stdout,
-    /── proposal: sh\n\$ echo from-the-client\naccept\? \[y\/N\] from-the-client\n/,
+    yes.stderr,
+    /\$ echo from-the-client\n· running\n\$ echo from-the-client\n {2}allow\? \[y\]es[^\n]*\n {2}│ from-the-client\n {2}└ exit 0/,
   );
+  assert.doesNotMatch(yes.stdout, /from-the-client/, "command output is activity, not the answer");
   const shown = await rummy(["runs", "show", "accepting", "--json"], { home });
   const channel = JSON.parse(shown.stdout).entries.find(
     (e: { path: string }) => e.path.startsWith("sh://") && e.path.endsWith("_1"),
   );
   assert.equal(channel.body, "from-the-client\n");
   assert.equal(channel.state, "resolved");
+});
+
+test("rejecting: 'n' stops the run (499, exit 3); 'r <why>' tells the model, and the run goes on", async () => {
+  llm.enqueue({ content: `<sh>rm -rf build</sh>\n<update status="102">cleaning</update>` });
+  const before = llm.chatRequests().length;
+  const no = await rummy(["act", "--run", "refusing", "clean up"], { home, env, input: "n\n" });
+  assert.equal(no.code, 3, no.stderr);
+  assert.match(
+    no.stderr,
+    /stopped: you rejected <sh>; continue with: rummy act --run refusing "…"/,
+  );
+  assert.match(no.stdout, /status 499/);
+  assert.equal(llm.chatRequests().length, before + 1, "no turn after the rejection");
 
   llm.enqueue(
     { content: `<sh>rm -rf build</sh>\n<update status="102">cleaning</update>` },
-    { content: `<update status="422">you declined the cleanup</update>` },
+    { content: `<update status="200">left build alone</update>` },
   );
-  const no = await rummy(["act", "--run", "refusing", "clean up"], { home, env, input: "n\n" });
-  assert.equal(no.code, 3, no.stderr);
-  assert.match(no.stdout, /you declined the cleanup/);
+  const why = await rummy(["act", "--run", "explained", "clean up"], {
+    home,
+    env,
+    input: "r the build is needed for the release\n",
+  });
+  assert.equal(why.code, 0, why.stderr);
+  assert.match(why.stdout, /left build alone/);
+  const fedBack = llm.chatRequests().at(-1)!.body.messages[1].content as string;
+  assert.match(fedBack, /status="403"[\s\S]*the build is needed for the release/);
 });
 
 test("a file edit is shown as a diff at the prompt and written when accepted", async () => {
@@ -125,7 +153,7 @@ test("a file edit is shown as a diff at the prompt and written when accepted", a
       cwd: project,
     });
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /── proposal: set greeting\.txt\n[\s\S]*-hello\n\+hello, world/);
+    assert.match(res.stderr, /✎ edit greeting\.txt\n[\s\S]*-hello\n\+hello, world/);
     assert.equal(readFileSync(join(project, "greeting.txt"), "utf8"), "hello, world\n");
   } finally {
     rmSync(project, { recursive: true, force: true });
@@ -172,7 +200,12 @@ test("errors a person can act on: no model, unknown model, unreachable provider,
     env: { ...env, OPENAI_BASE_URL: "http://127.0.0.1:9/v1" },
   });
   assert.equal(dead.code, 1);
-  assert.match(dead.stdout, /cannot reach the provider/);
+  assert.match(
+    dead.stderr,
+    /^error: .*cannot reach the provider/m,
+    "provider errors on stderr, labelled",
+  );
+  assert.doesNotMatch(dead.stdout, /cannot reach/);
   // The official endpoint without a key: the run fails at once, naming the variable to set.
   const noKey = await rummy(["ask", "--model", "gpt", "q"], {
     home,
@@ -183,4 +216,24 @@ test("errors a person can act on: no model, unknown model, unreachable provider,
   const noServer = await rummy(["ask", "--connect", "ws://127.0.0.1:9", "q"], { home, env });
   assert.equal(noServer.code, 1);
   assert.match(noServer.stderr, /cannot connect[\s\S]*rummy serve/);
+});
+
+test("an <ask_user> question is answered at the prompt and the answer reaches the model", async () => {
+  llm.enqueue({
+    content: `<ask_user>Which port should it use?</ask_user>\n<update status="102">asking</update>`,
+  });
+  let seen = "";
+  llm.setHandler((req) => {
+    seen = req.body.messages[1].content as string;
+    return { content: `<update status="200">using the port you chose</update>` };
+  });
+  const res = await rummy(["act", "--run", "question", "set the port"], {
+    home,
+    env,
+    input: "8080\n",
+  });
+  llm.setHandler(undefined);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /\? Which port should it use\?\n[\s\S]*your answer/);
+  assert.match(seen, /8080/);
 });

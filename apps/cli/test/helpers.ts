@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,4 +134,82 @@ export function startServe(
       reject(new Error(`serve exited with ${code}: ${out}`));
     });
   });
+}
+
+/** The environment a test's `rummy` sees: no provider keys or RUMMY_ settings from the outside. */
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (
+      v !== undefined &&
+      !/^(RUMMY_|OPENAI_|OPENROUTER_|XAI_|OLLAMA_|NO_COLOR|INIT_CWD|npm_)/.test(k)
+    )
+      env[k] = v;
+  }
+  return env;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** True when util-linux `script` can give `rummy` a pseudo-terminal here. */
+export const HAS_SCRIPT = (() => {
+  try {
+    return execFileSync("script", ["--version"], { encoding: "utf8" }).includes("util-linux");
+  } catch {
+    return false;
+  }
+})();
+
+export interface PtyRun {
+  /** Types into the terminal (`\x03` is Ctrl-C). */
+  write(text: string): void;
+  /** Everything the terminal showed so far (stdout and stderr, as a person sees them). */
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  readonly exit: Promise<number | null>;
+  readonly pid: number;
+}
+
+/** Runs the real `rummy` in a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+export function rummyPty(
+  args: readonly string[],
+  options: { home: string; env?: Record<string, string>; cwd?: string },
+): PtyRun {
+  const command = [process.execPath, BIN, ...args].map(quote).join(" ");
+  const child = spawn("script", ["-qfec", command, "/dev/null"], {
+    cwd: options.cwd ?? tmpdir(),
+    env: {
+      ...cleanEnv(),
+      TERM: "xterm-256color",
+      RUMMY_HOME: options.home,
+      RUMMY_LOG_LEVEL: "warn",
+      ...options.env,
+    },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+  const exit = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    }),
+  );
+  return {
+    pid: child.pid!,
+    write: (text) => child.stdin.write(text),
+    output: () => out,
+    exit,
+    waitFor: async (pattern, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`terminal never showed ${pattern}; it showed:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return out;
+    },
+  };
 }

@@ -143,30 +143,34 @@ test("another client cannot re-point a project; the pending edit lands in the ro
   }
 });
 
-test("the CLI names the conflict when two folders share a name, and --project resolves it", async () => {
+test("two folders with the same name each get a project of their own; neither re-points the other", async () => {
   const base = realpathSync(mkdtempSync(join(tmpdir(), "rummy-same-name-")));
   const first = join(base, "one", "app");
   const second = join(base, "two", "app");
   mkdirSync(first, { recursive: true });
   mkdirSync(second, { recursive: true });
+  writeFileSync(join(first, "only-in-first.txt"), "first folder\n");
+  writeFileSync(join(second, "only-in-second.txt"), "second folder\n");
   try {
-    const ask = (cwd: string, extra: string[] = []) =>
-      rummy(["ask", "--connect", server.url, "--model", "fake", ...extra, "hi"], {
+    const ask = (cwd: string) =>
+      rummy(["ask", "--connect", server.url, "--model", "fake", "hi"], {
         home,
         env: llmEnv,
         cwd,
       });
     llm.enqueue({ content: `<update status="200">first</update>` });
-    const ok = await ask(first);
-    assert.equal(ok.code, 0, ok.stderr);
-    const clash = await ask(second);
-    assert.equal(clash.code, 1);
-    assert.match(clash.stderr, /project 'app' is rooted at .*one\/app, not .*two\/app/);
-    assert.match(clash.stderr, /--project <name>/);
+    const one = await ask(first);
+    assert.equal(one.code, 0, one.stderr);
     llm.enqueue({ content: `<update status="200">second</update>` });
-    const named = await ask(second, ["--project", "app-two"]);
-    assert.equal(named.code, 0, named.stderr);
-    assert.match(named.stdout, /second/);
+    const two = await ask(second);
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(two.stdout, /second/);
+    // Each run saw its own folder's file: the second folder did not take over the first's project.
+    const prompts = llm.chatRequests().slice(-2).map((r) => JSON.stringify(r.body));
+    assert.match(prompts[0]!, /only-in-first\.txt/);
+    assert.doesNotMatch(prompts[0]!, /only-in-second\.txt/);
+    assert.match(prompts[1]!, /only-in-second\.txt/);
+    assert.doesNotMatch(prompts[1]!, /only-in-first\.txt/);
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

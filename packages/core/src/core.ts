@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { validateEnvironment } from "./environment.js";
 import { CORE_CONFIG, type ConfigValues, type Env, readConfig } from "./config.js";
 import { AgentEngine } from "./engine/engine.js";
 import { type Db, openDatabase } from "./db/open.js";
@@ -80,6 +81,8 @@ export class RummyCore {
 
   private constructor(options: CoreOptions) {
     this.env = options.env ?? process.env;
+    // One message per bad key, before anything starts (plugins check their own keys as they load).
+    validateEnvironment(this.env);
     this.config = readConfig(CORE_CONFIG, this.env);
     this.home = options.home ?? this.env.RUMMY_HOME ?? join(homedir(), ".rummy");
     this.log =

@@ -60,7 +60,9 @@ export type {
   TurnUsage,
 } from "./records.js";
 export { RUN_TRANSITIONS } from "./db/migrations.js";
+export { BOOT_CONFIG, validateEnvironment } from "./environment.js";
 export {
+  type CommandsRunningEvent,
   ENGINE_EVENTS,
   type Engine,
   type ProposalEvent,

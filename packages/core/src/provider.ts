@@ -23,6 +23,8 @@ export interface CompletionRequest {
   readonly signal?: AbortSignal;
   /** Called as the model writes, when the provider streams. */
   readonly onDelta?: (delta: CompletionDelta) => void;
+  /** Called before the provider retries after a retryable failure (a rate limit, a 5xx). */
+  readonly onRetry?: (info: { attempt: number; delayMs: number; error: string }) => void;
   readonly temperature?: number;
   readonly maxTokens?: number;
 }

@@ -1,4 +1,5 @@
 import {
+  type CommandsRunningEvent,
   definePlugin,
   type Entry,
   ENGINE_EVENTS,
@@ -9,6 +10,7 @@ import {
   readToolDoc,
   RummyError,
 } from "@rummy/core";
+import { cancelProducer } from "@rummy/plugin-stream";
 
 export interface ShellToolOptions {
   /** The tag and the scheme of its output channels: `sh`, `env`. */
@@ -36,9 +38,15 @@ export function registerShellTool(ctx: PluginContext, options: ShellToolOptions)
     name: options.name,
     doc: options.doc,
     ...(options.modes ? { modes: options.modes } : {}),
-    handler(call, turn) {
+    async handler(call, turn) {
+      const cancel = call.attributes.cancel?.trim();
+      if (cancel) return cancelCommand(ctx, options.name, turn.runId, call.resultPath, cancel);
       const command = call.body.trim();
-      if (!command) throw new RummyError(400, `<${options.name}> needs the command as its body`);
+      if (!command)
+        throw new RummyError(
+          400,
+          `<${options.name}> needs the command as its body (or cancel="log://…" to stop a running one)`,
+        );
       turn.store.set({
         runId: turn.runId,
         path: call.resultPath,
@@ -79,6 +87,66 @@ export function registerShellTool(ctx: PluginContext, options: ShellToolOptions)
     },
     10,
   );
+  // The next turn stopped waiting: the model must read "still running", not "in progress" or nothing.
+  ctx.on<CommandsRunningEvent>(ENGINE_EVENTS.commandsRunning, (event) => {
+    const bases = new Set<string>();
+    for (const path of event.paths) {
+      const m = /^([a-z][a-z0-9_-]*):\/\/(turn_\d+)\/(.+)_\d+$/.exec(path);
+      if (m && m[1] === options.name) bases.add(`log://${m[2]}/${m[1]}/${m[3]}`);
+    }
+    const seconds = Math.round(event.waitedMs / 1000);
+    ctx.store.batch(() => {
+      for (const logPath of bases) {
+        const log = ctx.store.getOne({ runId: event.runId }, logPath);
+        const base = logPathToDataBase(logPath);
+        if (!log || !base) continue;
+        const channels = ctx.store.get({
+          runId: event.runId,
+          pattern: `${base}_*`,
+          order: "path",
+          includeBody: false,
+        });
+        const output = channels
+          .map((c) => `${c.path} (${c.tokens ? `${c.tokens} tokens so far` : "empty so far"})`)
+          .join(", ");
+        ctx.store.set({
+          runId: event.runId,
+          path: logPath,
+          body: `'${String(log.attributes.command ?? "")}' is still running after ${seconds} s. Output: ${output}. It keeps running and its output keeps arriving (read it with <get>); to stop it: <${options.name} cancel="${logPath}"/>`,
+          attributes: { running: true },
+        });
+      }
+    });
+  });
+}
+
+/** `<sh cancel="log://turn_N/sh/slug"/>`: the model stops a command it started that is still running. */
+async function cancelCommand(
+  ctx: PluginContext,
+  name: string,
+  runId: number,
+  resultPath: string,
+  target: string,
+): Promise<void> {
+  const run = ctx.core.runs.get(runId);
+  const log = ctx.store.getOne({ runId }, target);
+  const base = logPathToDataBase(target);
+  if (!run || !log || !base || log.attributes.action !== name)
+    throw new RummyError(404, `cancel="${target}": no <${name}> command of this run at that path`);
+  const running = ctx.store
+    .get({ runId, pattern: `${base}_*`, state: "streaming", includeBody: false })
+    .filter((c) => /_\d+$/.test(c.path));
+  if (running.length === 0)
+    throw new RummyError(409, `cancel="${target}": that command is not running`);
+  await cancelProducer(ctx, run, target, "cancelled by the model");
+  ctx.store.set({
+    runId,
+    path: resultPath,
+    body: `cancelled '${String(log.attributes.command ?? "")}' (${target})`,
+    state: "resolved",
+    attributes: { summary: `cancel ${target}` },
+    writer: "plugin",
+  });
 }
 
 /** The last lines of an output channel, for its summarized tile. */

@@ -3,6 +3,7 @@ import {
   runForCall,
   type Entry,
   logPathToDataBase,
+  type PluginContext,
   type RummyCore,
   RummyError,
   type RunRecord,
@@ -119,23 +120,7 @@ export default definePlugin({
       params: { run: runParam, path: pathParam, reason: { type: "string", description: "why" } },
       handler: async (params: { run: string; path: string; reason?: string }, call) => {
         const run = runForCall(core.runs, call, params.run);
-        const channels = finish(
-          core,
-          run,
-          params.path,
-          { state: "cancelled", outcome: params.reason ?? "cancelled" },
-          `cancelled${qualifier(params.reason)}`,
-        );
-        core.rpc.notify(
-          "stream/cancelled",
-          { run: run.alias, path: params.path, reason: params.reason ?? null },
-          { projectId: run.projectId },
-        );
-        await ctx.emit("stream.cancelled", {
-          runId: run.id,
-          path: params.path,
-          reason: params.reason ?? null,
-        });
+        const channels = await cancelProducer(ctx, run, params.path, params.reason);
         return { ok: true, channels };
       },
     });
@@ -143,6 +128,35 @@ export default definePlugin({
     sweepStale(core);
   },
 });
+
+/**
+ * Cancels a producer from the server side: its channels become cancelled
+ * (499, streamed text kept), every client of the project is told to kill its
+ * process (`stream/cancelled`), and server-side producers hear
+ * `stream.cancelled`. Returns the channel count.
+ */
+export async function cancelProducer(
+  ctx: Pick<PluginContext, "core" | "emit">,
+  run: RunRecord,
+  path: string,
+  reason?: string,
+): Promise<number> {
+  const core = ctx.core;
+  const channels = finish(
+    core,
+    run,
+    path,
+    { state: "cancelled", outcome: reason ?? "cancelled" },
+    `cancelled${qualifier(reason)}`,
+  );
+  core.rpc.notify(
+    "stream/cancelled",
+    { run: run.alias, path, reason: reason ?? null },
+    { projectId: run.projectId },
+  );
+  await ctx.emit("stream.cancelled", { runId: run.id, path, reason: reason ?? null });
+  return channels;
+}
 
 function dataBase(path: string): string {
   const base = logPathToDataBase(path);

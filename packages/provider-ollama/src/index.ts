@@ -108,6 +108,12 @@ export function ollamaProvider(options: OllamaOptions): Provider {
       withRetries(() => once(request), {
         ...options.retry,
         ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.onRetry
+          ? {
+              onRetry: (error, attempt, delayMs) =>
+                request.onRetry?.({ attempt, delayMs, error: error.message }),
+            }
+          : {}),
       }),
     async contextLength(model, signal) {
       const response = await fetch(`${base}/api/show`, {

@@ -106,6 +106,12 @@ export function chatCompletionsProvider(options: ChatCompletionsOptions): Provid
       return withRetries(() => once(request), {
         ...options.retry,
         ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.onRetry
+          ? {
+              onRetry: (error, attempt, delayMs) =>
+                request.onRetry?.({ attempt, delayMs, error: error.message }),
+            }
+          : {}),
       });
     },
     contextLength:

@@ -148,6 +148,12 @@ export function xaiProvider(options: XaiOptions): Provider {
       return withRetries(() => once(request), {
         ...options.retry,
         ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.onRetry
+          ? {
+              onRetry: (error, attempt, delayMs) =>
+                request.onRetry?.({ attempt, delayMs, error: error.message }),
+            }
+          : {}),
       });
     },
     contextLength: (model, signal) =>

@@ -1,4 +1,3 @@
-import { basename } from "node:path";
 import { createInterface } from "node:readline";
 import { RpcCallError, RummyClient } from "@rummy/client";
 import { errorMessage, type PluginDefinition } from "@rummy/core";
@@ -7,17 +6,25 @@ import { RPC_ERRORS, resolveToken, startServer } from "@rummy/server";
 import { boot } from "../distribution.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Home } from "../home.js";
+import { actionLine, RunRenderer } from "../render.js";
+import { styleFor } from "../style.js";
+import { type ProjectDir, projectDir, uniqueProjectName } from "../workdir.js";
 
 export interface PromptOptions {
   readonly mode: "ask" | "act";
   readonly prompt: string;
   readonly model?: string | undefined;
   readonly run?: string | undefined;
-  readonly project?: string | undefined;
+  /** Continue the project's most recent run. */
+  readonly continueLast?: boolean | undefined;
+  readonly project: ProjectDir;
   readonly connect?: string | undefined;
   /** Accept every proposal without asking. */
   readonly yes?: boolean | undefined;
   readonly json?: boolean | undefined;
+  readonly showThinking?: boolean | undefined;
+  /** Start the embedded server even when a plugin failed to load. */
+  readonly allowBrokenPlugins?: boolean | undefined;
   /** Extra plugins for the embedded server (the demo's scripted model). */
   readonly extra?: readonly PluginDefinition[];
   /** Print proposals but accept them (the demo). */
@@ -35,32 +42,8 @@ interface Proposal {
 
 const TERMINAL = new Set([200, 204, 413, 422, 499, 500]);
 const SHELL_ACTIONS = new Set(["sh", "env"]);
-
-/** Runs an accepted command in this folder, echoing and streaming its output to the run. */
-async function runLocally(client: RummyClient, run: string, proposal: Proposal): Promise<void> {
-  const command = String(proposal.attributes.command ?? proposal.body);
-  const sends: Promise<unknown>[] = [];
-  const result = await runCommand({
-    command,
-    cwd: process.cwd(),
-    env: scrubbedEnv(process.env),
-    timeoutMs: 10 * 60_000,
-    maxOutput: 10_000_000,
-    onOutput: (chunks) => {
-      for (const [channel, chunk] of chunks) {
-        (channel === 1 ? process.stdout : process.stderr).write(chunk);
-        sends.push(client.call("stream", { run, path: proposal.path, channel, chunk }));
-      }
-    },
-  });
-  await Promise.all(sends);
-  await client.call("stream/completed", {
-    run,
-    path: proposal.path,
-    exit_code: result.exitCode ?? 128,
-    duration: `${(result.durationMs / 1000).toFixed(1)}s`,
-  });
-}
+/** Exit code after Ctrl-C, as shells report SIGINT. */
+const INTERRUPTED = 130;
 
 export async function ask(
   home: Home,
@@ -69,15 +52,22 @@ export async function ask(
   values: {
     model?: string;
     run?: string;
+    continue?: boolean;
     project?: string;
     connect?: string;
     yes?: boolean;
     json?: boolean;
+    "show-thinking"?: boolean;
+    "allow-broken-plugins"?: boolean;
   },
 ): Promise<number> {
   const prompt = args.join(" ").trim();
   if (!prompt)
-    throw new CliError(`usage: rummy ${mode} "<prompt>" [--model alias] [--yes]`, {
+    throw new CliError(`usage: rummy ${mode} "<prompt>" [--model alias] [--run alias] [--yes]`, {
+      exitCode: EXIT.usage,
+    });
+  if (values.run && values.continue)
+    throw new CliError("--run and --continue both name the run; use one", {
       exitCode: EXIT.usage,
     });
   return runPrompt(home, {
@@ -85,18 +75,28 @@ export async function ask(
     prompt,
     model: values.model,
     run: values.run,
-    project: values.project,
+    continueLast: values.continue,
+    project: projectDir(values.project, home.env),
     connect: values.connect,
     yes: values.yes,
     json: values.json,
+    showThinking: values["show-thinking"],
+    allowBrokenPlugins: values["allow-broken-plugins"],
   });
+}
+
+/** A command accepted here and running on this machine. */
+interface LocalCommand {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
 }
 
 /**
  * One prompt, start to finish, as a terminal client of the real protocol:
  * against `--connect` or an embedded server on a free loopback port. Shows the
- * model's text as it streams, asks about each proposal, and ends with the
- * answer and the run's token and cost figures.
+ * model's prose as it streams and one line per action, asks about each
+ * proposal, runs accepted commands here, and ends with the answer once and
+ * the run's token and cost figures. Ctrl-C cancels the run; twice exits.
  */
 export async function runPrompt(home: Home, options: PromptOptions): Promise<number> {
   const model = options.model ?? home.env.RUMMY_MODEL;
@@ -106,6 +106,14 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
       hint: "pass --model <alias>, or set RUMMY_MODEL (and RUMMY_MODEL_<alias>=provider/model) in .env; `rummy models list` shows what is configured",
     });
   }
+  const style = styleFor(process.stderr, home.env);
+  const renderer = new RunRenderer({
+    style,
+    showThinking: Boolean(options.showThinking),
+    quiet: Boolean(options.json),
+    tty: Boolean(process.stderr.isTTY),
+    write: (text) => process.stderr.write(text),
+  });
   let embedded: { close(): Promise<void> } | null = null;
   let url = options.connect;
   if (!url) {
@@ -113,12 +121,21 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     const embeddedHome = options.yes
       ? { ...home, env: { ...home.env, RUMMY_ALLOW_YOLO: "1" } }
       : home;
-    const { core, report } = await boot(embeddedHome, {
+    const { core, report, missing } = await boot(embeddedHome, {
       quiet: true,
       ...(options.extra ? { extra: options.extra } : {}),
     });
-    for (const f of report.failed)
-      process.stderr.write(`warning: plugin ${f.name} failed to load: ${f.error}\n`);
+    const broken = [
+      ...report.failed.map((f) => `plugin ${f.name} failed to load: ${f.error}`),
+      ...missing.map((m) => `plugin ${m.name} is missing: ${m.error}`),
+    ];
+    if (broken.length && !options.allowBrokenPlugins) {
+      await core.close();
+      throw new CliError(broken.join("\n  "), {
+        hint: "fix the plugin (or its configuration), or pass --allow-broken-plugins to go on without it",
+      });
+    }
+    for (const b of broken) process.stderr.write(`warning: ${b}\n`);
     const server = await startServer({ core, host: "127.0.0.1", port: 0 });
     url = server.url;
     embedded = {
@@ -139,9 +156,35 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
       hint: "is the server running? start one with `rummy serve`",
     });
   }
-  const answers = lineReader();
+  const answers = lineReader(
+    (text) => renderer.prompt(text),
+    () => renderer.answered(Boolean(process.stdin.isTTY)),
+  );
+  const local = new Map<string, LocalCommand>();
+  let alias = "";
+  let finished = false;
+  let interrupted = false;
+  /** The user rejected a proposal and chose to stop: the run is cancelled, exit 3. */
+  let stoppedByRejection: string | null = null;
+  const cancelRun = async (reason: string) => {
+    for (const command of local.values()) command.controller.abort(new Error(reason));
+    if (!alias || finished) return;
+    try {
+      await client.call("set", { path: `run://${alias}`, state: "cancelled", outcome: reason });
+    } catch {
+      // The run ended on its own meanwhile.
+    }
+  };
+  const onInterrupt = () => {
+    if (interrupted) process.exit(INTERRUPTED);
+    interrupted = true;
+    renderer.line(style.yellow("cancelling… (Ctrl-C again to quit at once)"));
+    answers.close();
+    void cancelRun("cancelled by the user (Ctrl-C)");
+  };
+  process.on("SIGINT", onInterrupt);
   try {
-    await client.hello(options.project ?? basename(process.cwd()), process.cwd());
+    await helloProject(client, options.project);
     if (!model.includes("/")) {
       const known = await client.call<{ alias: string }[]>("getModels");
       if (!known.some((m) => m.alias === model)) {
@@ -151,125 +194,306 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
         });
       }
     }
-    let alias = options.run ?? "";
-    let rejected = 0;
-    let streaming = false;
+    let runName = options.run ?? "";
+    if (options.continueLast) {
+      const runs = await client.call<{ run: string; created?: string }[]>("getRuns");
+      const last = [...runs]
+        .sort((a, b) => String(a.created).localeCompare(String(b.created)))
+        .at(-1);
+      if (!last)
+        throw new CliError(`no run to continue in project '${options.project.name}'`, {
+          exitCode: EXIT.usage,
+          hint: `start one with \`rummy ${options.mode} "…"\``,
+        });
+      runName = last.run;
+    }
+
     const pendingStates: { run: string; status: number; reason: string | null }[] = [];
     let finish!: (s: { status: number; reason: string | null }) => void;
-    const finished = new Promise<{ status: number; reason: string | null }>((r) => (finish = r));
-    const onState = (s: { run: string; status: number; reason: string | null }) => {
-      if (!alias) return void pendingStates.push(s);
-      if (s.run === alias && TERMINAL.has(s.status)) finish(s);
+    const final = new Promise<{ status: number; reason: string | null }>((r) => (finish = r));
+    const onState = (s: { run: string; status: number; reason?: string | null }) => {
+      if (!alias) return void pendingStates.push({ ...s, reason: s.reason ?? null });
+      if (s.run === alias && TERMINAL.has(s.status))
+        finish({ status: s.status, reason: s.reason ?? null });
     };
     client.on("run/state", onState);
+
+    // The model's text arrives on run/progress (content) and ui/render (text); both carry the same
+    // characters, so each turn shows the longer of the two and nothing twice.
+    const received = new Map<string, string>();
     let shownTurn = 0;
-    client.on("run/progress", (p: { run: string; turn: number; content?: string }) => {
-      if (p.run !== alias || !p.content || options.json) return;
-      if (p.turn !== shownTurn) {
-        process.stderr.write(`${streaming ? "\n" : ""}[turn ${p.turn}]\n`);
-        shownTurn = p.turn;
+    let shownLength = 0;
+    const onText = (source: string, turn: number, chunk: string) => {
+      const key = `${source}:${turn}`;
+      const text = (received.get(key) ?? "") + chunk;
+      received.set(key, text);
+      if (turn !== shownTurn) {
+        shownTurn = turn;
+        shownLength = 0;
       }
-      streaming = true;
-      process.stderr.write(p.content);
+      if (text.length > shownLength) {
+        renderer.text(turn, text.slice(shownLength));
+        shownLength = text.length;
+      }
+    };
+    client.on(
+      "run/progress",
+      (p: {
+        run: string;
+        turn: number;
+        content?: string;
+        reasoning?: string;
+        status?: string;
+        phase?: string;
+      }) => {
+        if (p.run !== alias) return;
+        if (typeof p.content === "string" && p.content) onText("progress", p.turn, p.content);
+        if (typeof p.reasoning === "string" && p.reasoning) renderer.reasoning(p.turn, p.reasoning);
+        renderer.status(p.turn, p.status ?? p.phase);
+      },
+    );
+    client.on("ui/render", (p: { run?: string; turn?: number; text?: string }) => {
+      if ((p.run !== undefined && p.run !== alias) || typeof p.text !== "string") return;
+      onText("render", p.turn ?? shownTurn, p.text);
     });
+    client.on("stream/cancelled", (p: { run: string; path: string; reason?: string | null }) => {
+      if (p.run === alias)
+        local.get(p.path)?.controller.abort(new Error(p.reason ?? "cancelled by the server"));
+    });
+
     // Proposals are handled one at a time, in arrival order.
     let queue = Promise.resolve();
     client.on("run/proposal", (p: { run: string; proposed: Proposal[] }) => {
       if (p.run !== alias) return;
       queue = queue.then(async () => {
         for (const proposal of p.proposed) {
-          if (streaming) process.stderr.write("\n");
-          streaming = false;
-          process.stdout.write(describe(proposal));
-          const accept =
-            options.yes || options.showAndAccept ? true : await answers.confirm("accept? [y/N] ");
-          if (options.yes || options.showAndAccept) process.stdout.write("accepted\n");
-          const answer =
-            accept && proposal.action === "ask_user" && !options.yes && !options.showAndAccept
-              ? await answers.line("answer: ")
-              : undefined;
-          if (!accept) rejected++;
-          await client.call("set", {
-            run: alias,
-            path: proposal.path,
-            state: accept ? "resolved" : "cancelled",
-            ...(answer !== undefined ? { body: answer } : {}),
-          });
-          // An accepted command runs here, on the client, and streams back (under --yes the server runs it).
-          const runsHere = !options.yes && (!options.showAndAccept || options.runAccepted);
-          if (accept && runsHere && SHELL_ACTIONS.has(proposal.action))
-            await runLocally(client, alias, proposal);
+          if (finished || interrupted || stoppedByRejection) return;
+          await decide(proposal);
         }
       });
     });
+    const decide = async (proposal: Proposal) => {
+      renderer.proposalHeader(
+        actionLine(proposal.action, proposal.attributes, proposal.body) ??
+          `• ${proposal.action} ${proposal.path}`,
+      );
+      const detail = describe(proposal, style);
+      if (detail) renderer.line(detail);
+      const auto = options.yes || options.showAndAccept;
+      let decision: "accept" | "reason" | "stop";
+      let reason: string | undefined;
+      let answer: string | undefined;
+      if (auto) {
+        renderer.line(style.green("  accepted"));
+        decision = "accept";
+      } else if (proposal.action === "ask_user") {
+        // A question is answered, not allowed: the answer goes back to the model; none stops the run.
+        answer = ((await answers.line("  your answer (Enter alone stops the run): ")) ?? "").trim();
+        decision = answer ? "accept" : "stop";
+      } else {
+        const answer = (
+          (await answers.line(
+            "  allow? [y]es, [n]o and stop, [r]eject and tell the model why: ",
+          )) ?? ""
+        ).trim();
+        if (/^y(es)?$/i.test(answer)) decision = "accept";
+        else if (/^r(eject)?\b/i.test(answer)) {
+          decision = "reason";
+          reason =
+            answer.replace(/^r(eject)?\b\s*/i, "") ||
+            ((await answers.line("  why? ")) ?? "").trim();
+          if (!reason) reason = "the user rejected it";
+        } else decision = "stop";
+      }
+      if (finished || interrupted) return;
+      if (decision === "stop") {
+        // Cancelling the run withdraws the proposal (rejected, with this reason) before any next turn.
+        stoppedByRejection = proposal.action;
+        await cancelRun(`stopped: the user rejected <${proposal.action}>`);
+        return;
+      }
+      try {
+        await client.call("set", {
+          run: alias,
+          path: proposal.path,
+          state: decision === "accept" ? "resolved" : "cancelled",
+          ...(answer !== undefined ? { body: answer } : {}),
+          ...(decision === "reason" ? { body: reason } : {}),
+        });
+      } catch (error) {
+        // Cancelled or finished meanwhile: the proposal is no longer pending.
+        if (finished || interrupted) return;
+        throw error;
+      }
+      // An accepted command runs here, on the client, and streams back (under --yes the server runs it).
+      const runsHere = !options.yes && (!options.showAndAccept || options.runAccepted);
+      if (decision === "accept" && runsHere && SHELL_ACTIONS.has(proposal.action))
+        startLocal(proposal);
+    };
+    const startLocal = (proposal: Proposal) => {
+      const controller = new AbortController();
+      const done = runLocally(
+        client,
+        alias,
+        proposal,
+        options.project.root,
+        controller.signal,
+        renderer,
+      )
+        .catch((error: unknown) => renderer.line(style.red(`error: ${errorMessage(error)}`)))
+        .finally(() => local.delete(proposal.path));
+      local.set(proposal.path, { controller, done });
+    };
+
     const started = await client.call<{ alias: string }>("set", {
-      path: `run://${options.run ?? ""}`,
+      path: `run://${runName}`,
       body: options.prompt,
       attributes: { model, mode: options.mode, ...(options.yes ? { yolo: true } : {}) },
     });
     alias = started.alias;
+    if (interrupted) void cancelRun("cancelled by the user (Ctrl-C)");
     for (const s of pendingStates.splice(0)) onState(s);
-    const final = await finished;
+    const result = await final;
+    finished = true;
+    answers.close();
     await queue;
-    if (streaming) process.stderr.write("\n");
+    // Commands the model left running (a dev server) stop with this client.
+    for (const command of local.values()) command.controller.abort(new Error("the run ended"));
+    await Promise.all([...local.values()].map((c) => c.done));
+    renderer.finish();
     const detail = await client.call<{
       context: { telemetry: { prompt_tokens: number; completion_tokens: number; cost: number } };
       turn: number;
     }>("getRun", { run: alias });
     const t = detail.context.telemetry;
+    const cancelled = result.status === 499;
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ run: alias, status: final.status, answer: final.reason, turns: detail.turn, telemetry: t })}\n`,
+        `${JSON.stringify({ run: alias, status: result.status, answer: result.reason, turns: detail.turn, telemetry: t, ...(stoppedByRejection ? { rejected: stoppedByRejection } : {}) })}\n`,
       );
     } else {
-      process.stdout.write(`\n${final.reason ?? "(no answer)"}\n`);
+      const continueHint = `rummy ${options.mode} --run ${alias} "…"`;
+      if (cancelled && stoppedByRejection)
+        process.stderr.write(
+          `${style.yellow(`stopped: you rejected <${stoppedByRejection}>`)}; continue with: ${continueHint}\n`,
+        );
+      else if (cancelled && interrupted)
+        process.stderr.write(`${style.yellow("cancelled")}; continue with: ${continueHint}\n`);
+      else if (cancelled || result.status >= 500 || result.status === 413)
+        process.stderr.write(
+          `${style.red("error:")} ${result.reason ?? `the run ended with status ${result.status}`}\n`,
+        );
+      else process.stdout.write(`${result.reason ?? "(no answer)"}\n`);
       process.stdout.write(
-        `\n[run ${alias}: status ${final.status}, ${detail.turn} turn(s), ${t.prompt_tokens} tokens in, ${t.completion_tokens} out${t.cost ? `, $${t.cost.toFixed(4)}` : ""}]\n`,
+        `\n[run ${alias}: status ${result.status}, ${detail.turn} turn(s), ${t.prompt_tokens} tokens in, ${t.completion_tokens} out${t.cost ? `, $${t.cost.toFixed(4)}` : ""}]\n`,
       );
     }
-    if (final.status === 200 || final.status === 204) return EXIT.ok;
-    if (final.status === 422 || (final.status === 499 && rejected > 0)) return EXIT.refused;
+    if (result.status === 200 || result.status === 204) return EXIT.ok;
+    if (result.status === 422 || (cancelled && stoppedByRejection)) return EXIT.refused;
+    if (cancelled && interrupted) return INTERRUPTED;
     return EXIT.failure;
   } catch (error) {
     if (error instanceof RpcCallError && error.code === RPC_ERRORS.unauthorized)
       throw new CliError(`the server refused the token: ${error.message}`, {
         hint: "the CLI reads RUMMY_HOME/token (or RUMMY_TOKEN); use the server's RUMMY_HOME, or `rummy token` on its machine",
       });
-    if (error instanceof RpcCallError && (error.data as { status?: number })?.status === 409)
-      throw new CliError(error.message, {
-        hint: "name this folder's project with --project <name>",
-      });
     if (error instanceof RpcCallError) throw new CliError(error.message);
     throw error;
   } finally {
+    process.off("SIGINT", onInterrupt);
     answers.close();
+    for (const command of local.values()) command.controller.abort(new Error("the client exited"));
     await client.close();
     await embedded?.close();
   }
 }
 
-/** A proposal as a person reads it: what, where, and the command, diff or question. */
-function describe(p: Proposal): string {
-  const target = typeof p.attributes.path === "string" ? ` ${p.attributes.path}` : "";
-  const detail =
-    typeof p.attributes.diff === "string"
-      ? p.attributes.diff
-      : typeof p.attributes.command === "string"
-        ? `$ ${p.attributes.command}`
-        : typeof p.attributes.question === "string"
-          ? p.attributes.question
-          : p.body;
-  return `\n── proposal: ${p.action}${target}\n${detail}\n`;
+/**
+ * Binds the connection to the folder's project. Projects are named after
+ * their folder; when another folder already holds that name (two `app`
+ * folders), this one takes the name plus a short hash of its root, so each
+ * folder keeps one project of its own without the user naming it.
+ */
+async function helloProject(client: RummyClient, project: ProjectDir): Promise<void> {
+  try {
+    await client.hello(project.name, project.root);
+  } catch (error) {
+    if (!(error instanceof RpcCallError && (error.data as { status?: number })?.status === 409))
+      throw error;
+    await client.hello(uniqueProjectName(project), project.root);
+  }
 }
 
-/** Reads answers line by line from stdin (a terminal or a pipe); end of input means "no". */
-function lineReader() {
+/** Runs an accepted command in the project folder, showing and streaming its output to the run. */
+async function runLocally(
+  client: RummyClient,
+  run: string,
+  proposal: Proposal,
+  cwd: string,
+  signal: AbortSignal,
+  renderer: RunRenderer,
+): Promise<void> {
+  const command = String(proposal.attributes.command ?? proposal.body);
+  const sends: Promise<unknown>[] = [];
+  const result = await runCommand({
+    command,
+    cwd,
+    env: scrubbedEnv(process.env),
+    timeoutMs: 24 * 60 * 60_000,
+    maxOutput: 10_000_000,
+    signal,
+    onOutput: (chunks) => {
+      for (const [channel, chunk] of chunks) {
+        renderer.commandOutput(proposal.path, chunk);
+        sends.push(client.call("stream", { run, path: proposal.path, channel, chunk }));
+      }
+    },
+  });
+  await Promise.allSettled(sends);
+  const duration = `${(result.durationMs / 1000).toFixed(1)}s`;
+  if (result.cancelled) {
+    renderer.commandDone(proposal.path, `stopped after ${duration}`);
+    const reason = signal.reason instanceof Error ? signal.reason.message : "aborted";
+    await client
+      .call("stream/aborted", { run, path: proposal.path, reason, duration })
+      .catch(() => {});
+    return;
+  }
+  renderer.commandDone(proposal.path, `exit ${result.exitCode ?? "?"} · ${duration}`);
+  await client.call("stream/completed", {
+    run,
+    path: proposal.path,
+    exit_code: result.exitCode ?? 128,
+    duration,
+  });
+}
+
+/** What a proposal needs shown beyond its action line: a diff, a question, a preview. */
+function describe(p: Proposal, style: ReturnType<typeof styleFor>): string {
+  if (typeof p.attributes.diff === "string")
+    return p.attributes.diff
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((line) =>
+        line.startsWith("+") && !line.startsWith("+++")
+          ? style.green(line)
+          : line.startsWith("-") && !line.startsWith("---")
+            ? style.red(line)
+            : line,
+      )
+      .join("\n");
+  if (SHELL_ACTIONS.has(p.action) || p.action === "ask_user") return "";
+  return p.body.trim() ? style.dim(p.body.trim()) : "";
+}
+
+/** Reads answers line by line from stdin (a terminal or a pipe); end of input (or close) means null. */
+function lineReader(write: (text: string) => void, answered: () => void) {
   let rl: ReturnType<typeof createInterface> | null = null;
   const lines: string[] = [];
   const waiters: ((line: string | null) => void)[] = [];
   let ended = false;
   const ensure = () => {
-    if (rl) return;
+    if (rl || ended) return;
     rl = createInterface({ input: process.stdin, terminal: false });
     rl.on("line", (line) => {
       const w = waiters.shift();
@@ -281,16 +505,22 @@ function lineReader() {
       for (const w of waiters.splice(0)) w(null);
     });
   };
-  const next = (question: string): Promise<string | null> => {
-    ensure();
-    process.stdout.write(question);
-    if (lines.length) return Promise.resolve(lines.shift()!);
-    if (ended) return Promise.resolve(null);
-    return new Promise((resolve) => waiters.push(resolve));
-  };
   return {
-    confirm: async (question: string) => /^y(es)?$/i.test((await next(question))?.trim() ?? ""),
-    line: async (question: string) => (await next(question)) ?? "",
-    close: () => rl?.close(),
+    line: async (question: string): Promise<string | null> => {
+      ensure();
+      write(question);
+      const line = lines.length
+        ? lines.shift()!
+        : ended
+          ? null
+          : await new Promise<string | null>((resolve) => waiters.push(resolve));
+      answered();
+      return line;
+    },
+    close: () => {
+      ended = true;
+      for (const w of waiters.splice(0)) w(null);
+      rl?.close();
+    },
   };
 }

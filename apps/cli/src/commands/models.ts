@@ -25,7 +25,7 @@ export function envModels(env: Record<string, string | undefined>): ModelRow[] {
 export async function models(
   home: Home,
   args: readonly string[],
-  options: { context?: string },
+  options: { context?: string; json?: boolean },
 ): Promise<number> {
   const [action = "list", ...rest] = args;
   const core = RummyCore.open({ home: home.path, env: home.env, logger: quietLogger() });
@@ -42,13 +42,24 @@ export async function models(
             source: m.source,
           });
         }
+        const fallback = home.env.RUMMY_MODEL;
+        if (options.json) {
+          const list = [...rows.values()].map((r) => ({
+            alias: r.alias,
+            target: r.target,
+            context_length: r.context ? Number(r.context) : null,
+            source: r.source,
+            default: r.alias === fallback,
+          }));
+          process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+          return EXIT.ok;
+        }
         if (rows.size === 0) {
           process.stdout.write(
             "no models: add one with `rummy models add <alias> <provider/model>` or RUMMY_MODEL_<alias> in .env\n",
           );
           return EXIT.ok;
         }
-        const fallback = home.env.RUMMY_MODEL;
         process.stdout.write(
           table(
             ["alias", "target", "context", "source"],

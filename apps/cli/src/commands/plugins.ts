@@ -11,11 +11,15 @@ import { table } from "../output.js";
 
 const run = promisify(execFile);
 
-export async function plugins(home: Home, args: readonly string[]): Promise<number> {
+export async function plugins(
+  home: Home,
+  args: readonly string[],
+  options: { json?: boolean } = {},
+): Promise<number> {
   const [action = "list", spec] = args;
   switch (action) {
     case "list":
-      return list(home);
+      return list(home, Boolean(options.json));
     case "add":
       if (!spec)
         throw new CliError("usage: rummy plugins add <npm-package | path>", {
@@ -33,9 +37,36 @@ export async function plugins(home: Home, args: readonly string[]): Promise<numb
   }
 }
 
-async function list(home: Home): Promise<number> {
+async function list(home: Home, json: boolean): Promise<number> {
   const { core, report, missing } = await boot(home, { quiet: true });
   try {
+    if (json) {
+      const list = [
+        ...report.loaded.map((p) => ({
+          name: p.name,
+          version: p.version ?? null,
+          source: sourceLabel(p.source),
+          status: "loaded",
+          error: null,
+        })),
+        ...report.failed.map((p) => ({
+          name: p.name,
+          version: null,
+          source: sourceLabel(p.source),
+          status: "failed",
+          error: p.error,
+        })),
+        ...missing.map((m) => ({
+          name: m.name,
+          version: null,
+          source: "bundled",
+          status: "missing",
+          error: m.error,
+        })),
+      ];
+      process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      return report.failed.length || missing.length ? EXIT.failure : EXIT.ok;
+    }
     const rows = [
       ...report.loaded.map((p) => [p.name, p.version ?? "", sourceLabel(p.source), "loaded"]),
       ...report.failed.map((p) => [p.name, "", sourceLabel(p.source), `FAILED: ${p.error}`]),

@@ -53,7 +53,20 @@ export const ENGINE_EVENTS = {
   /** A run is being cancelled: stop work started on its behalf (payload: projectId, runId, alias, reason). */
   runCancelling: "run.cancelling",
   proposalRejected: "proposal.rejected",
+  /** The next turn stopped waiting for this turn's commands: they still stream (payload: CommandsRunningEvent). */
+  commandsRunning: "turn.commands_running",
 } as const;
+
+export interface CommandsRunningEvent {
+  readonly projectId: number;
+  readonly runId: number;
+  readonly alias: string;
+  readonly loopId: number;
+  readonly turn: number;
+  /** The data channels still `streaming` (`sh://turn_N/{slug}_1`, …). */
+  readonly paths: readonly string[];
+  readonly waitedMs: number;
+}
 
 /**
  * The proposal lifecycle. A tool handler that needs approval writes its
@@ -97,7 +110,9 @@ export interface RunProgressEvent {
   readonly alias: string;
   readonly loopId: number;
   readonly turn: number;
-  readonly phase: "assembling" | "waiting" | "streaming" | "dispatching" | "done";
+  readonly phase: "assembling" | "waiting" | "streaming" | "retrying" | "dispatching" | "done";
+  /** With `retrying`: why, and how long until the next attempt. */
+  readonly retry?: { readonly attempt: number; readonly delayMs: number; readonly error: string };
   /** Text the model just wrote (streaming providers only). */
   readonly content?: string;
   readonly reasoning?: string;

@@ -10,6 +10,7 @@ import type { WriteResult } from "../store.js";
 import type { LoopFlags, Mode, Tool, ToolCall, ToolContext } from "../tools.js";
 import type { Entry, Visibility } from "../types.js";
 import {
+  type CommandsRunningEvent,
   ENGINE_EVENTS,
   type Engine,
   type ProposalEvent,
@@ -61,6 +62,15 @@ export const ENGINE_CONFIG: readonly ConfigSpec[] = [
     min: 1,
     max: 50,
     description: "how many earlier turns a repeated turn is compared against",
+  },
+  {
+    key: "RUMMY_COMMAND_WAIT",
+    type: "number",
+    default: 60,
+    min: 0,
+    max: 86_400,
+    description:
+      "seconds the next turn waits for this turn's commands to finish; past it the model sees the output so far",
   },
 ];
 
@@ -559,6 +569,9 @@ export class AgentEngine implements Engine {
             ...(delta.reasoning ? { reasoning: delta.reasoning } : {}),
           });
         },
+        onRetry: (retry) => {
+          void this.#emit(ENGINE_EVENTS.runProgress, { ...base, phase: "retrying", retry });
+        },
       });
     } catch (error) {
       const failure = error instanceof ProviderError ? error : null;
@@ -634,6 +647,7 @@ export class AgentEngine implements Engine {
     await this.#emit(ENGINE_EVENTS.runProgress, { ...base, phase: "dispatching" });
     const dispatch = await this.#dispatch(run, loop, turnNo, calls, active);
     failures += dispatch.failures;
+    await this.#awaitCommands(run, loop, turnNo, signal);
 
     // The verdict: last update wins; failures turn a terminal claim into a continuation.
     const updates = calls.filter((c) => c.call.name === "update");
@@ -930,6 +944,59 @@ export class AgentEngine implements Engine {
       }
     }
     return { failures };
+  }
+
+  /**
+   * The model's next turn must see what its commands printed: waits until no
+   * entry this turn started is still `streaming` (a producer finished it),
+   * for at most RUMMY_COMMAND_WAIT seconds. Whatever is still running then
+   * is announced (`turn.commands_running`) so its plugin can tell the model
+   * it is still running; it keeps running and later turns do not wait again.
+   */
+  async #awaitCommands(
+    run: RunRecord,
+    loop: LoopRecord,
+    turn: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const store = this.#core.store;
+    const running = () =>
+      store
+        .get({ runId: run.id, state: "streaming", includeBody: false })
+        .filter((e) => e.turn === turn);
+    if (running().length === 0 || signal.aborted) return;
+    const waitMs = (this.#config.RUMMY_COMMAND_WAIT as number) * 1000;
+    const startedAt = Date.now();
+    await new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        unsubscribe();
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const unsubscribe = store.observe((change) => {
+        // Appends never end a stream; any other write to the run might.
+        if (change.runId !== run.id || (change.op === "set" && change.appended)) return;
+        if (running().length === 0) done();
+      });
+      signal.addEventListener("abort", done, { once: true });
+      timer = setTimeout(done, waitMs);
+      // A producer may have finished between the first look and the subscription.
+      if (running().length === 0) done();
+    });
+    if (signal.aborted) return;
+    const still = running();
+    if (still.length === 0) return;
+    await this.#emit(ENGINE_EVENTS.commandsRunning, {
+      projectId: run.projectId,
+      runId: run.id,
+      alias: run.alias,
+      loopId: loop.id,
+      turn,
+      paths: still.map((e) => e.path),
+      waitedMs: Date.now() - startedAt,
+    } satisfies CommandsRunningEvent);
   }
 
   /** Blocks dispatch until the proposal is resolved (auto-accepted under yolo). */
