@@ -161,15 +161,16 @@ function pickRun(core: RummyCore, alias: string, project: ProjectRecord | undefi
   return candidates[0]!;
 }
 
-/** No alias: the most recently active run of this folder's project, else of any project. */
+/** No alias: the most recently active run of this folder's projects (the demo's among them), else of any project. */
 function latestRun(
   core: RummyCore,
   project: ProjectRecord | undefined,
   env: Record<string, string | undefined>,
 ): RunRecord | undefined {
-  const here = project ?? findProject(core, ".", env);
+  const here = resolve(workingDirectory(env));
+  const local = project ? [project] : core.projects.list().filter((p) => p.root === here);
   const newest = (list: readonly RunRecord[]) =>
     [...list].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.id - b.id).at(-1);
-  const mine = here ? newest(core.runs.list(here.id)) : undefined;
-  return mine ?? newest(core.projects.list().flatMap((p) => core.runs.list(p.id)));
+  const runsOf = (projects: readonly ProjectRecord[]) => projects.flatMap((p) => core.runs.list(p.id));
+  return newest(runsOf(local)) ?? newest(runsOf(core.projects.list()));
 }
