@@ -137,6 +137,8 @@ const ENTRY_COLUMNS = `e.id, e.scope, e.path, e.scheme, e.attributes, e.hash, e.
   e.created_at, e.updated_at`;
 const VIEW_COLUMNS = `v.run_id, v.loop_id, v.turn, v.state, v.outcome, v.visibility,
   v.write_count, v.writer`;
+const NO_VIEW_COLUMNS = `NULL AS run_id, NULL AS loop_id, NULL AS turn, NULL AS state, NULL AS outcome,
+  NULL AS visibility, NULL AS write_count, NULL AS writer`;
 
 interface Row {
   id: number;
@@ -421,12 +423,15 @@ export class EntryStore {
     const params: unknown[] = [];
     const withBody = query.includeBody !== false;
     let from: string;
+    let viewColumns = VIEW_COLUMNS;
     if (query.runId !== undefined) {
       from = `run_views v JOIN entries e ON e.id = v.entry_id`;
       where.push("v.run_id = ?");
       params.push(query.runId);
     } else {
-      from = `entries e LEFT JOIN run_views v ON 0`;
+      // No view outside a run. (A `LEFT JOIN run_views ON 0` here made SQLite scan every view for every entry.)
+      from = "entries e";
+      viewColumns = NO_VIEW_COLUMNS;
       const scopes = ["global"];
       if (query.projectId !== undefined) scopes.push(`project:${query.projectId}`);
       where.push(`e.scope IN (${scopes.map(() => "?").join(", ")})`);
@@ -445,15 +450,19 @@ export class EntryStore {
       params.push(/[*?[]/.test(query.bodyFilter) ? query.bodyFilter : `*${query.bodyFilter}*`);
     }
     addIn(where, params, "e.scheme", query.scheme);
-    addIn(where, params, "v.state", query.state);
-    addIn(where, params, "v.visibility", query.visibility);
+    if (query.runId !== undefined) {
+      addIn(where, params, "v.state", query.state);
+      addIn(where, params, "v.visibility", query.visibility);
+    } else if (query.state !== undefined || query.visibility !== undefined) {
+      where.push("0"); // outside a run nothing has a state or visibility to match
+    }
     const order =
       query.order === "updated"
         ? "e.updated_at, e.id"
         : query.order === "id"
           ? "e.id"
           : "e.path, e.id";
-    let sql = `SELECT ${ENTRY_COLUMNS}, ${withBody ? "e.body" : "'' AS body"}, ${VIEW_COLUMNS}
+    let sql = `SELECT ${ENTRY_COLUMNS}, ${withBody ? "e.body" : "'' AS body"}, ${viewColumns}
       FROM ${from} WHERE ${where.join(" AND ")} ORDER BY ${order}`;
     if (query.limit !== undefined) {
       sql += " LIMIT ? OFFSET ?";
