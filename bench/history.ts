@@ -170,7 +170,12 @@ function figuresFor(r: HistoryResult, checkpoints: readonly number[]): Figure[] 
       ratio: true,
       target: { max: 1.5 },
     },
-    { label: `${p}: p99 / p50 of all ${r.runs} runs`, value: percentile(r.perRunMs, 99) / median, unit: "×", ratio: true },
+    {
+      label: `${p}: p99 / p50 of all ${r.runs} runs`,
+      value: percentile(r.perRunMs, 99) / median,
+      unit: "×",
+      ratio: true,
+    },
     { label: `${p}: runs slower than 3× the median`, value: spikes, unit: "runs" },
     { label: `${p}: database size per run`, value: r.dbBytes / r.runs / 1024, unit: "KiB" },
     { label: `${p}: run_views rows per run`, value: r.viewRows / r.runs, unit: "rows" },

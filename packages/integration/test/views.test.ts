@@ -138,4 +138,12 @@ test("a fork and a new run see exactly what they saw before views were shared", 
   assert.ok(fileViews(snapshot.second).includes("d.ts:visible"));
   assert.deepEqual(fileViews(snapshot.norepo), []);
   assert.ok(snapshot.fork.some((x) => x.path === "known://note" && x.scope === "run"));
+  // getRuns' one-query summaries are each run's latest update, as reading every run would find.
+  const newest = r.core.store.newestPerRun(projectId, "log://*/update/*");
+  for (const runId of [first, second, fork.id, norepo, third]) {
+    const latest = r.core.store.get({ runId, pattern: "log://*/update/*", order: "id" }).at(-1);
+    assert.ok(latest);
+    assert.equal(newest.get(runId)?.id, latest.id);
+    assert.equal(newest.get(runId)?.body, latest.body);
+  }
 });

@@ -135,16 +135,16 @@ function addViews(
     .filter((e) => !seen.has(e.path));
   if (files.length === 0) return;
   let shown = seen.size;
-  core.store.batch(() => {
-    for (const file of files) {
-      core.store.set({
-        runId,
-        path: file.path,
-        visibility: shown++ < maxViews ? "summarized" : "archived",
-        turn,
-        writer: "plugin",
-      });
-    }
+  // One store verb for the lot: a run's first look at the files is shared with every run that got
+  // the same one, so a new run does not copy a view row per file.
+  core.store.addViews({
+    runId,
+    views: files.map((file) => ({
+      path: file.path,
+      visibility: shown++ < maxViews ? "summarized" : "archived",
+    })),
+    turn,
+    writer: "plugin",
   });
 }
 
