@@ -728,14 +728,28 @@ export class EntryStore {
   }
 
   /**
-   * A fork's start: the child inherits the parent's shared views, with the given turn and writer.
-   * Views of its own (copied from the parent before this) still win over them.
+   * Gives a run the shared views another run inherited (a fork's start, or a new run's first look
+   * when it is the same as an earlier run's), with the given turn and writer. Views of its own
+   * still win over them. False when there is nothing to share or the run already has a shared set.
    */
-  shareViews(fromRunId: number, toRunId: number, turn: number, writer: Writer): void {
+  shareViews(fromRunId: number, toRunId: number, turn: number, writer: Writer): boolean {
     checkWriter(writer);
     const link = this.#stmt.runSet.get(fromRunId) as { set_id: number } | undefined;
-    if (!link || this.#stmt.runSet.get(toRunId)) return;
+    if (!link || this.#stmt.runSet.get(toRunId)) return false;
     this.#stmt.link.run(toRunId, link.set_id, turn, writer);
+    const runId = toRunId;
+    this.#notify({
+      op: "set",
+      runId,
+      path: "*",
+      scope: `run:${runId}`,
+      state: null,
+      visibility: null,
+      created: false,
+      appended: false,
+      writer,
+    });
+    return true;
   }
 
   #share(

@@ -185,7 +185,7 @@ CREATE INDEX run_views_by_entry ON run_views (entry_id);
   },
   {
     version: 2,
-    name: "shared view sets",
+    name: "shared view sets; runs by project",
     // A run's views of project entries (its first look at the project's files) are shared: runs
     // given the same entries with the same visibilities point at one set instead of copying it.
     // A run's own row in run_views overrides the shared one. Additive: existing views stay as they are.
@@ -207,6 +207,7 @@ CREATE TABLE view_set_rows (
   PRIMARY KEY (set_id, entry_id)
 ) WITHOUT ROWID;
 CREATE INDEX view_set_rows_by_entry ON view_set_rows (entry_id);
+CREATE INDEX view_set_rows_by_visibility ON view_set_rows (set_id, visibility);
 
 CREATE TABLE run_view_sets (
   run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
@@ -216,6 +217,9 @@ CREATE TABLE run_view_sets (
   created_at TEXT NOT NULL DEFAULT ${NOW}
 );
 CREATE INDEX run_view_sets_by_set ON run_view_sets (set_id);
+
+-- A project's runs in creation order without a sort (getRuns lists them all).
+CREATE INDEX runs_by_project ON runs (project_id, id);
 `,
   },
 ];
