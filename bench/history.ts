@@ -8,8 +8,9 @@
  * per run, and `getRuns`/`getRun` p50 once the history is there, next to
  * `ping` measured in the same run (target ≤ 2 ms).
  */
-import { statSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import { RummyClient } from "../packages/client/src/index.js";
 import { type FakeReply, percentile, type RecordedRequest, startFakeLlm } from "@rummy/testing";
 import Database from "better-sqlite3";
@@ -38,11 +39,21 @@ function makeProject(root: string, files: number): void {
   }
 }
 
+/** CPU time (user + system) the server process has used so far, in ms — robust on a loaded machine. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime (fields 14 and 15 of stat), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export interface HistoryResult {
   readonly files: number;
   readonly runs: number;
   /** ms per run, in order. */
   readonly perRunMs: readonly number[];
+  /** Server CPU ms per run, in order (10 ms ticks: read it over windows). */
+  readonly perRunCpuMs: readonly number[];
+  readonly getRunsCpuMs: number;
   readonly dbBytes: number;
   readonly viewRows: number;
   readonly entryRows: number;
@@ -74,6 +85,9 @@ export async function measureHistory(
   });
   let failed = 0;
   const perRunMs: number[] = [];
+  const perRunCpuMs: number[] = [];
+  const linux = existsSync(`/proc/${server.pid}/stat`);
+  const cpu = () => (linux ? cpuMs(server.pid) : Number.NaN);
   try {
     const client = await RummyClient.connect(server.url);
     await client.hello("history", project);
@@ -85,6 +99,7 @@ export async function measureHistory(
         120_000,
       );
       const start = performance.now();
+      const cpuStart = cpu();
       await client.call("set", {
         path: `run://${alias}`,
         body: `question ${n}`,
@@ -93,6 +108,7 @@ export async function measureHistory(
       const state = await ended;
       const ms = performance.now() - start;
       perRunMs.push(ms);
+      perRunCpuMs.push(cpu() - cpuStart);
       if (state.status !== 200) failed++;
       options.onRun?.(n, ms);
     }
@@ -107,7 +123,9 @@ export async function measureHistory(
     };
     await timeCalls("ping", {}, 50);
     const pingP50 = await timeCalls("ping", {}, 300);
+    const getRunsCpuStart = cpu();
     const getRunsP50 = await timeCalls("getRuns", {}, 100);
+    const getRunsCpuMs = (cpu() - getRunsCpuStart) / 100;
     const getRunP50 = await timeCalls("getRun", { run: `h_${Math.ceil(runs / 2)}` }, 300);
     await client.close();
     await server.stop();
@@ -129,6 +147,8 @@ export async function measureHistory(
       files,
       runs,
       perRunMs,
+      perRunCpuMs,
+      getRunsCpuMs,
       dbBytes,
       viewRows,
       entryRows,
@@ -144,11 +164,10 @@ export async function measureHistory(
   }
 }
 
-/** The median of five runs around run `n` (1-based), so one noisy run does not make the figure. */
+/** The median of the nine runs around run `n` (1-based), so one noisy run does not make the figure. */
 function around(perRunMs: readonly number[], n: number): number {
-  const from = Math.max(0, Math.min(n - 3, perRunMs.length - 5));
-  const window = perRunMs.slice(from, from + 5);
-  return percentile(window, 50);
+  const from = Math.max(0, Math.min(n - 5, perRunMs.length - 9));
+  return percentile(perRunMs.slice(from, from + 9), 50);
 }
 
 function figuresFor(r: HistoryResult, checkpoints: readonly number[]): Figure[] {
@@ -157,12 +176,30 @@ function figuresFor(r: HistoryResult, checkpoints: readonly number[]): Figure[] 
   const last = around(r.perRunMs, r.runs);
   const median = percentile(r.perRunMs, 50);
   const spikes = r.perRunMs.filter((ms) => ms > 3 * median).length;
+  // Mean over nine runs (the counter ticks in 10 ms); never run 1, which also reads the whole project.
+  const cpuAround = (n: number) => {
+    const from = Math.max(1, Math.min(n - 5, r.perRunCpuMs.length - 9));
+    const window = r.perRunCpuMs.slice(from, from + 9);
+    return window.reduce((a, b) => a + b, 0) / window.length;
+  };
   return [
     ...checkpoints.map((n) => ({
       label: `${p}: time of run ${n.toLocaleString("en-US")}`,
       value: around(r.perRunMs, n),
       unit: "ms",
     })),
+    ...checkpoints.map((n) => ({
+      label: `${p}: server CPU per run around run ${n.toLocaleString("en-US")}`,
+      value: cpuAround(n),
+      unit: "ms",
+    })),
+    {
+      label: `${p}: server CPU, run ${r.runs.toLocaleString("en-US")} / run 1 (target ≤ 1.5)`,
+      value: cpuAround(r.runs) / cpuAround(1),
+      unit: "×",
+      ratio: true,
+      target: { max: 1.5 },
+    },
     {
       label: `${p}: t(run ${r.runs.toLocaleString("en-US")})/t(run 1) (target ≤ 1.5)`,
       value: last / first,
@@ -188,6 +225,11 @@ function figuresFor(r: HistoryResult, checkpoints: readonly number[]): Figure[] 
     },
     { label: `${p}: getRuns / ping`, value: r.getRunsP50 / r.pingP50, unit: "×", ratio: true },
     {
+      label: `${p}: server CPU per getRuns at ${r.runs} runs`,
+      value: r.getRunsCpuMs,
+      unit: "ms",
+    },
+    {
       label: `${p}: getRun p50 at ${r.runs} runs (target ≤ 2 ms)`,
       value: r.getRunP50,
       unit: "ms",
@@ -206,15 +248,22 @@ export async function benchHistory(
   const progress = (files: number) => (n: number, ms: number) => {
     if (n % 100 === 0) console.log(`  ${files} files: run ${n}: ${ms.toFixed(1)} ms`);
   };
+  const loadBefore = loadavg()[0]!;
   const small = await measureHistory(500, smallRuns, { onRun: progress(500) });
   const large = await measureHistory(5000, largeRuns, { onRun: progress(5000) });
+  const load = {
+    label: "machine load average (1 min), before → after",
+    value: loadBefore,
+    unit: `→ ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (shared)`,
+  };
   const figures = [
+    load,
     ...figuresFor(small, checkpoints(smallRuns)),
     ...figuresFor(large, checkpoints(largeRuns)),
   ];
   const result = report("history", figures);
   console.log(
-    `  (5,000 files: ${largeRuns} runs, not 1,000, to keep the bench's wall time sane; each time is the median of 5 runs around it)`,
+    `  (5,000 files: ${largeRuns} runs, not 1,000, to keep the bench's wall time sane; each time is the median of the 9 runs around it)`,
   );
   return result;
 }

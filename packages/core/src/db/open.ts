@@ -25,6 +25,8 @@ export function openDatabase(options: OpenOptions): Db {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     db = new Database(options.path, { readonly: options.readonly ?? false });
     db.pragma("journal_mode = WAL");
+    // The core checkpoints on a timer (see RummyCore); a commit checkpoints only past 32 MiB of WAL.
+    db.pragma("wal_autocheckpoint = 8192");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
     db.pragma("busy_timeout = 5000");
