@@ -228,15 +228,16 @@ export class EntryStore {
            write_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       // Seeks each run's own scope by path prefix (the GLOB), so the cost follows the matches.
-      newestPerRun: db.prepare(
-        `SELECT ${ENTRY_COLUMNS}, e.body, ${VIEW_COLUMNS} FROM
-           (SELECT r.id AS run_id, max(x.id) AS entry_id FROM runs r
-              JOIN entries x ON x.scope = 'run:' || r.id AND x.path GLOB ?
-              JOIN run_views o ON o.run_id = r.id AND o.entry_id = x.id
-            WHERE r.project_id = ? GROUP BY r.id) m
-         JOIN entries e ON e.id = m.entry_id
-         JOIN run_views v ON v.run_id = m.run_id AND v.entry_id = m.entry_id`,
-      ),
+      newestPerRun: db
+        .prepare(
+          `SELECT m.run_id, e.id, e.path, e.body FROM
+             (SELECT r.id AS run_id, max(x.id) AS entry_id FROM runs r
+                JOIN entries x ON x.scope = 'run:' || r.id AND x.path GLOB ?
+                JOIN run_views o ON o.run_id = r.id AND o.entry_id = x.id
+              WHERE r.project_id = ? GROUP BY r.id) m
+           JOIN entries e ON e.id = m.entry_id`,
+        )
+        .raw(),
       runSet: db.prepare("SELECT set_id, turn, writer FROM run_view_sets WHERE run_id = ?"),
       shared: db.prepare(
         `SELECT s.visibility, l.turn, l.writer FROM run_view_sets l
@@ -555,11 +556,20 @@ export class EntryStore {
 
   /**
    * The newest (by id) run-owned entry matching `pattern` in each run of a project — what a list
-   * of runs shows as each one's latest word — in one query, however many runs there are.
+   * of runs shows as each one's latest word — in one query, however many runs there are. Only id,
+   * path and body: a list of a thousand runs should not pay for whole entries.
    */
-  newestPerRun(projectId: number, pattern: string): Map<number, Entry> {
-    const rows = this.#stmt.newestPerRun.all(pattern, projectId) as Row[];
-    return new Map(rows.map((row) => [row.run_id!, toEntry(row)]));
+  newestPerRun(
+    projectId: number,
+    pattern: string,
+  ): Map<number, { readonly id: number; readonly path: string; readonly body: string }> {
+    const rows = this.#stmt.newestPerRun.all(pattern, projectId) as [
+      number,
+      number,
+      string,
+      string,
+    ][];
+    return new Map(rows.map(([runId, id, path, body]) => [runId, { id, path, body }]));
   }
 
   /** One entry by exact path, or undefined. */
