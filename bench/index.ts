@@ -3,7 +3,8 @@
  * against baselines measured in the same run, absolute figures labelled
  * with the machine they came from.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { benchHistory } from "./history.js";
 import { benchLoad } from "./load.js";
 import { benchRpc } from "./rpc.js";
 import { benchScan } from "./scan.js";
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   stream: () => benchStream(),
   scan: () => benchScan(),
   load: () => benchLoad(),
+  history: () => benchHistory(),
 };
 
 const only = process.argv.slice(2);
@@ -28,15 +30,13 @@ for (const [name, run] of Object.entries(benches)) {
   results.push(await run());
 }
 
-const lines = [
-  "# Benchmarks",
-  "",
-  `Written by \`pnpm bench\` on ${new Date().toISOString().slice(0, 10)}, machine: ${machine()}.`,
-  "Ratios compare against a baseline measured in the same run and travel between machines; absolute figures are this machine's.",
-  "",
-];
-for (const r of results) {
-  lines.push(`## bench/${r.name}`, "", "| figure | value | unit | target |", "|---|---|---|---|");
+function section(r: BenchResult): string[] {
+  const lines = [
+    `## bench/${r.name}`,
+    "",
+    "| figure | value | unit | target |",
+    "|---|---|---|---|",
+  ];
   for (const f of r.figures) {
     const value = f.ratio ? f.value.toFixed(2) : f.value.toFixed(f.value >= 100 ? 0 : 3);
     const target = f.target
@@ -45,5 +45,37 @@ for (const r of results) {
     lines.push(`| ${f.label} | ${value} | ${f.unit} | ${target} |`);
   }
   lines.push("");
+  return lines;
 }
-if (!only.length) writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), lines.join("\n"));
+
+const file = new URL("../BENCHMARKS.md", import.meta.url);
+const today = new Date().toISOString().slice(0, 10);
+if (!only.length) {
+  const lines = [
+    "# Benchmarks",
+    "",
+    `Written by \`pnpm bench\` on ${today}, machine: ${machine()}.`,
+    "Ratios compare against a baseline measured in the same run and travel between machines; absolute figures are this machine's.",
+    "",
+  ];
+  for (const r of results) lines.push(...section(r));
+  writeFileSync(file, lines.join("\n"));
+} else if (process.env.BENCH_SPLICE === "1") {
+  // `BENCH_SPLICE=1 pnpm bench history`: rewrites only the named sections of BENCHMARKS.md.
+  let text = readFileSync(file, "utf8");
+  for (const r of results) {
+    const body = [
+      ...section(r).slice(0, 1),
+      "",
+      `(\`pnpm bench ${r.name}\` on ${today}, machine: ${machine()}; spliced into this file.)`,
+      ...section(r).slice(1),
+    ].join("\n");
+    const at = text.indexOf(`## bench/${r.name}\n`);
+    if (at < 0) text = `${text.trimEnd()}\n\n${body}`;
+    else {
+      const next = text.indexOf("\n## ", at + 1);
+      text = `${text.slice(0, at)}${body}${next < 0 ? "" : text.slice(next + 1)}`;
+    }
+  }
+  writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
+}

@@ -137,6 +137,16 @@ const ENTRY_COLUMNS = `e.id, e.scope, e.path, e.scheme, e.attributes, e.hash, e.
   e.created_at, e.updated_at`;
 const VIEW_COLUMNS = `v.run_id, v.loop_id, v.turn, v.state, v.outcome, v.visibility,
   v.write_count, v.writer`;
+const OWN_VIEW = `run_id, entry_id, loop_id, turn, state, outcome, visibility, write_count, writer`;
+const SHARED_VIEW = `l.run_id, s.entry_id, NULL, l.turn, 'resolved', NULL, s.visibility, 1, l.writer`;
+const NO_VIEW_COLUMNS = `NULL AS run_id, NULL AS loop_id, NULL AS turn, NULL AS state, NULL AS outcome,
+  NULL AS visibility, NULL AS write_count, NULL AS writer`;
+
+/** The per-run part of a row: what a run's view says about an entry. */
+type ViewFields = Pick<
+  Row,
+  "state" | "outcome" | "visibility" | "turn" | "loop_id" | "write_count"
+>;
 
 interface Row {
   id: number;
@@ -213,6 +223,57 @@ export class EntryStore {
          WHERE run_id = ? AND entry_id = ?`,
       ),
       deleteView: db.prepare("DELETE FROM run_views WHERE run_id = ? AND entry_id = ?"),
+      insertViewCounted: db.prepare(
+        `INSERT INTO run_views (run_id, entry_id, loop_id, turn, state, outcome, visibility, writer,
+           write_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      // Seeks each run's own scope by path prefix (the GLOB), so the cost follows the matches.
+      newestPerRun: db
+        .prepare(
+          `SELECT m.run_id, e.id, e.path, e.body FROM
+             (SELECT r.id AS run_id, max(x.id) AS entry_id FROM runs r
+                JOIN entries x ON x.scope = 'run:' || r.id AND x.path GLOB ?
+                JOIN run_views o ON o.run_id = r.id AND o.entry_id = x.id
+              WHERE r.project_id = ? GROUP BY r.id) m
+           JOIN entries e ON e.id = m.entry_id`,
+        )
+        .raw(),
+      runSet: db.prepare("SELECT set_id, turn, writer FROM run_view_sets WHERE run_id = ?"),
+      shared: db.prepare(
+        `SELECT s.visibility, l.turn, l.writer FROM run_view_sets l
+         JOIN view_set_rows s ON s.set_id = l.set_id AND s.entry_id = ? WHERE l.run_id = ?`,
+      ),
+      sharedOnly: db
+        .prepare(
+          `SELECT s.entry_id FROM run_view_sets l JOIN view_set_rows s ON s.set_id = l.set_id
+           WHERE l.run_id = ? AND NOT EXISTS
+             (SELECT 1 FROM run_views o WHERE o.run_id = l.run_id AND o.entry_id = s.entry_id)`,
+        )
+        .pluck(),
+      setSchemes: db.prepare("SELECT schemes FROM view_sets WHERE id = ?").pluck(),
+      findSet: db.prepare("SELECT id FROM view_sets WHERE scope = ? AND digest = ?").pluck(),
+      setSize: db.prepare("SELECT count(*) FROM view_set_rows WHERE set_id = ?").pluck(),
+      retireSet: db.prepare("UPDATE view_sets SET digest = NULL WHERE id = ?"),
+      insertSet: db
+        .prepare("INSERT INTO view_sets (scope, digest, schemes) VALUES (?, ?, ?) RETURNING id")
+        .pluck(),
+      insertSetRow: db.prepare(
+        "INSERT INTO view_set_rows (set_id, entry_id, visibility) VALUES (?, ?, ?)",
+      ),
+      link: db.prepare(
+        "INSERT INTO run_view_sets (run_id, set_id, turn, writer) VALUES (?, ?, ?, ?)",
+      ),
+      ownCopy: db.prepare(
+        `INSERT INTO run_views (run_id, entry_id, turn, state, visibility, write_count, writer)
+         SELECT l.run_id, s.entry_id, l.turn, 'resolved', s.visibility, 1, l.writer
+         FROM run_view_sets l JOIN view_set_rows s ON s.set_id = l.set_id
+         WHERE l.run_id = ? AND NOT EXISTS
+           (SELECT 1 FROM run_views o WHERE o.run_id = l.run_id AND o.entry_id = s.entry_id)`,
+      ),
+      unlink: db.prepare("DELETE FROM run_view_sets WHERE run_id = ? RETURNING set_id").pluck(),
+      dropUnusedSet: db.prepare(
+        "DELETE FROM view_sets WHERE id = ? AND NOT EXISTS (SELECT 1 FROM run_view_sets WHERE set_id = ?)",
+      ),
       deleteEntry: db.prepare("DELETE FROM entries WHERE id = ?"),
     };
   }
@@ -335,19 +396,33 @@ export class EntryStore {
       if (runId === undefined) {
         return { ok: true, status: 200, path, entryId, created };
       }
-      const hasView = row?.run_id != null;
-      const state = input.state ?? (hasView ? row.state! : "resolved");
+      // The run's view: its own row, else the shared one it inherited (written over on first change).
+      const view: ViewFields | undefined =
+        row?.run_id != null ? row : row ? this.#sharedView(runId, entryId) : undefined;
+      const state = input.state ?? view?.state ?? "resolved";
       const outcome =
         input.outcome !== undefined
           ? input.outcome
           : input.state !== undefined
             ? null
-            : (row?.outcome ?? null);
-      const visibility = input.visibility ?? (hasView ? row.visibility! : "visible");
-      const turn = input.turn ?? (hasView ? row.turn! : 0);
-      const loopId = input.loopId !== undefined ? input.loopId : (row?.loop_id ?? null);
-      if (hasView) {
+            : (view?.outcome ?? null);
+      const visibility = input.visibility ?? view?.visibility ?? "visible";
+      const turn = input.turn ?? view?.turn ?? 0;
+      const loopId = input.loopId !== undefined ? input.loopId : (view?.loop_id ?? null);
+      if (row?.run_id != null) {
         this.#stmt.updateView.run(loopId, turn, state, outcome, visibility, writer, runId, entryId);
+      } else if (view) {
+        this.#stmt.insertViewCounted.run(
+          runId,
+          entryId,
+          loopId,
+          turn,
+          state,
+          outcome,
+          visibility,
+          writer,
+          view.write_count! + 1,
+        );
       } else {
         this.#stmt.insertView.run(runId, entryId, loopId, turn, state, outcome, visibility, writer);
       }
@@ -421,12 +496,25 @@ export class EntryStore {
     const params: unknown[] = [];
     const withBody = query.includeBody !== false;
     let from: string;
+    let viewColumns = VIEW_COLUMNS;
     if (query.runId !== undefined) {
-      from = `run_views v JOIN entries e ON e.id = v.entry_id`;
-      where.push("v.run_id = ?");
-      params.push(query.runId);
+      if (this.#mayInherit(query.runId, query)) {
+        from = `(SELECT ${OWN_VIEW} FROM run_views WHERE run_id = ?
+          UNION ALL SELECT ${SHARED_VIEW} FROM run_view_sets l
+            JOIN view_set_rows s ON s.set_id = l.set_id
+            WHERE l.run_id = ? AND NOT EXISTS
+              (SELECT 1 FROM run_views o WHERE o.run_id = l.run_id AND o.entry_id = s.entry_id)
+        ) v JOIN entries e ON e.id = v.entry_id`;
+        params.push(query.runId, query.runId);
+      } else {
+        from = `run_views v JOIN entries e ON e.id = v.entry_id`;
+        where.push("v.run_id = ?");
+        params.push(query.runId);
+      }
     } else {
-      from = `entries e LEFT JOIN run_views v ON 0`;
+      // No view outside a run. (A `LEFT JOIN run_views ON 0` here made SQLite scan every view for every entry.)
+      from = "entries e";
+      viewColumns = NO_VIEW_COLUMNS;
       const scopes = ["global"];
       if (query.projectId !== undefined) scopes.push(`project:${query.projectId}`);
       where.push(`e.scope IN (${scopes.map(() => "?").join(", ")})`);
@@ -445,21 +533,43 @@ export class EntryStore {
       params.push(/[*?[]/.test(query.bodyFilter) ? query.bodyFilter : `*${query.bodyFilter}*`);
     }
     addIn(where, params, "e.scheme", query.scheme);
-    addIn(where, params, "v.state", query.state);
-    addIn(where, params, "v.visibility", query.visibility);
+    if (query.runId !== undefined) {
+      addIn(where, params, "v.state", query.state);
+      addIn(where, params, "v.visibility", query.visibility);
+    } else if (query.state !== undefined || query.visibility !== undefined) {
+      where.push("0"); // outside a run nothing has a state or visibility to match
+    }
     const order =
       query.order === "updated"
         ? "e.updated_at, e.id"
         : query.order === "id"
           ? "e.id"
           : "e.path, e.id";
-    let sql = `SELECT ${ENTRY_COLUMNS}, ${withBody ? "e.body" : "'' AS body"}, ${VIEW_COLUMNS}
-      FROM ${from} WHERE ${where.join(" AND ")} ORDER BY ${order}`;
+    let sql = `SELECT ${ENTRY_COLUMNS}, ${withBody ? "e.body" : "'' AS body"}, ${viewColumns}
+      FROM ${from} WHERE ${where.length ? where.join(" AND ") : "1"} ORDER BY ${order}`;
     if (query.limit !== undefined) {
       sql += " LIMIT ? OFFSET ?";
       params.push(query.limit, query.offset ?? 0);
     }
     return (this.#prepared(sql).all(...params) as Row[]).map(toEntry);
+  }
+
+  /**
+   * The newest (by id) run-owned entry matching `pattern` in each run of a project — what a list
+   * of runs shows as each one's latest word — in one query, however many runs there are. Only id,
+   * path and body: a list of a thousand runs should not pay for whole entries.
+   */
+  newestPerRun(
+    projectId: number,
+    pattern: string,
+  ): Map<number, { readonly id: number; readonly path: string; readonly body: string }> {
+    const rows = this.#stmt.newestPerRun.all(pattern, projectId) as [
+      number,
+      number,
+      string,
+      string,
+    ][];
+    return new Map(rows.map(([runId, id, path, body]) => [runId, { id, path, body }]));
   }
 
   /** One entry by exact path, or undefined. */
@@ -494,6 +604,9 @@ export class EntryStore {
     const runScope = input.runId !== undefined ? `run:${input.runId}` : undefined;
     const changes: StoreChange[] = [];
     this.#db.transaction(() => {
+      if (input.runId !== undefined && matches.some((e) => e.scope !== runScope)) {
+        this.#ownViews(input.runId);
+      }
       for (const entry of matches) {
         if (input.runId !== undefined) this.#stmt.deleteView.run(input.runId, entry.id);
         if (input.runId === undefined || entry.scope === runScope) {
@@ -569,6 +682,175 @@ export class EntryStore {
       return written;
     });
   }
+
+  /**
+   * Gives a run views of many existing project (or global) entries at once, as `set` with only a
+   * visibility would for each: state resolved, no outcome, the given turn and writer. A run's first
+   * such batch is shared — runs given the same entries with the same visibilities point at one set
+   * of rows — so a new run costs its own views, not the project's size. Paths the run already has
+   * a view of, or that name no entry, go through `set` one by one.
+   */
+  addViews(input: {
+    readonly runId: number;
+    readonly views: readonly { readonly path: string; readonly visibility: Visibility }[];
+    readonly turn?: number;
+    readonly writer?: Writer;
+  }): WriteResult {
+    const writer = input.writer ?? "plugin";
+    checkWriter(writer);
+    const runId = input.runId;
+    const turn = input.turn ?? 0;
+    const shareable: { entryId: number; path: string; scope: string; visibility: Visibility }[] =
+      [];
+    const rest: { path: string; visibility: Visibility }[] = [];
+    const canShare = this.#stmt.runSet.get(runId) === undefined;
+    for (const view of input.views) {
+      if (!VISIBILITIES.includes(view.visibility)) {
+        throw badRequest(`invalid visibility '${String(view.visibility)}'`);
+      }
+      const access = this.#access(checkPath(view.path), "system", { runId });
+      if ("denied" in access) return access.denied;
+      const row =
+        canShare && !access.scope.startsWith("run:")
+          ? (this.#stmt.findForRun.get(runId, access.scope, view.path) as Row | undefined)
+          : undefined;
+      if (row && row.run_id == null) {
+        shareable.push({
+          entryId: row.id,
+          path: view.path,
+          scope: row.scope,
+          visibility: view.visibility,
+        });
+      } else rest.push(view);
+    }
+    this.batch(() => {
+      if (shareable.length > 0) this.#share(runId, shareable, turn, writer);
+      for (const view of rest) {
+        this.set({ runId, path: view.path, visibility: view.visibility, turn, writer });
+      }
+    });
+    return { ok: true, status: 200, path: "*", count: input.views.length };
+  }
+
+  /** The entries a run sees only through its shared views (it has no row of its own for them). */
+  sharedOnly(runId: number): Set<number> {
+    return new Set(this.#stmt.sharedOnly.all(runId) as number[]);
+  }
+
+  /**
+   * Gives a run the shared views another run inherited (a fork's start, or a new run's first look
+   * when it is the same as an earlier run's), with the given turn and writer. Views of its own
+   * still win over them. False when there is nothing to share or the run already has a shared set.
+   */
+  shareViews(fromRunId: number, toRunId: number, turn: number, writer: Writer): boolean {
+    checkWriter(writer);
+    const link = this.#stmt.runSet.get(fromRunId) as { set_id: number } | undefined;
+    if (!link || this.#stmt.runSet.get(toRunId)) return false;
+    this.#stmt.link.run(toRunId, link.set_id, turn, writer);
+    const runId = toRunId;
+    this.#notify({
+      op: "set",
+      runId,
+      path: "*",
+      scope: `run:${runId}`,
+      state: null,
+      visibility: null,
+      created: false,
+      appended: false,
+      writer,
+    });
+    return true;
+  }
+
+  #share(
+    runId: number,
+    views: readonly { entryId: number; path: string; scope: string; visibility: Visibility }[],
+    turn: number,
+    writer: Writer,
+  ): void {
+    const sorted = [...views].sort((a, b) => a.entryId - b.entryId);
+    const scope = sorted[0]!.scope;
+    const digest = createHash("sha256")
+      .update(sorted.map((v) => `${v.scope}\t${v.entryId}\t${v.visibility}`).join("\n"))
+      .digest("hex");
+    let setId = this.#stmt.findSet.get(scope, digest) as number | undefined;
+    // Entries leave sets when they are deleted (and ids can be reused): a set still matches only whole.
+    if (setId !== undefined && (this.#stmt.setSize.get(setId) as number) !== sorted.length) {
+      this.#stmt.retireSet.run(setId);
+      setId = undefined;
+    }
+    if (setId === undefined) {
+      const schemes = [...new Set(sorted.map((v) => schemeOf(v.path)))];
+      setId = this.#stmt.insertSet.get(scope, digest, JSON.stringify(schemes)) as number;
+      for (const v of sorted) this.#stmt.insertSetRow.run(setId, v.entryId, v.visibility);
+    }
+    this.#stmt.link.run(runId, setId, turn, writer);
+    for (const v of views) {
+      this.#notify({
+        op: "set",
+        runId,
+        path: v.path,
+        scope: v.scope,
+        state: "resolved",
+        visibility: v.visibility,
+        created: false,
+        appended: false,
+        writer,
+      });
+    }
+  }
+
+  /** The shared view a run inherited of an entry, in the shape of its own row. */
+  #sharedView(runId: number, entryId: number): ViewFields | undefined {
+    const shared = this.#stmt.shared.get(entryId, runId) as
+      | { visibility: Visibility; turn: number; writer: Writer | null }
+      | undefined;
+    if (!shared) return undefined;
+    return {
+      state: "resolved",
+      outcome: null,
+      visibility: shared.visibility,
+      turn: shared.turn,
+      loop_id: null,
+      write_count: 1,
+    };
+  }
+
+  /** Turns the run's shared views into rows of its own (before it drops one of them). */
+  #ownViews(runId: number): void {
+    this.#stmt.ownCopy.run(runId);
+    const setId = this.#stmt.unlink.get(runId) as number | undefined;
+    if (setId !== undefined) this.#stmt.dropUnusedSet.run(setId, setId);
+  }
+
+  /** Whether a run query may match one of the run's shared views (cheap checks only). */
+  #mayInherit(runId: number, query: GetQuery): boolean {
+    const link = this.#stmt.runSet.get(runId) as { set_id: number } | undefined;
+    if (!link) return false;
+    if (query.state !== undefined) {
+      const states = Array.isArray(query.state) ? query.state : [query.state];
+      if (!states.includes("resolved")) return false;
+    }
+    let schemes = this.#setSchemes.get(link.set_id);
+    if (!schemes) {
+      schemes = new Set(JSON.parse(this.#stmt.setSchemes.get(link.set_id) as string) as string[]);
+      if (this.#setSchemes.size > 1000) this.#setSchemes.clear();
+      this.#setSchemes.set(link.set_id, schemes);
+    }
+    const wanted: string[] = [];
+    if (query.scheme !== undefined) {
+      wanted.push(...(Array.isArray(query.scheme) ? query.scheme : [query.scheme as string]));
+      if (!wanted.some((s) => schemes.has(s))) return false;
+    }
+    if (query.path !== undefined && !schemes.has(schemeOf(query.path))) return false;
+    if (query.pattern !== undefined) {
+      const literal = /^[^*?[]*/.exec(query.pattern)![0];
+      if (literal.includes("://") && !schemes.has(schemeOf(literal))) return false;
+    }
+    return true;
+  }
+
+  readonly #setSchemes = new Map<number, Set<string>>();
 
   /** The scope a path lands in for this locus, or a refusal. */
   #access(

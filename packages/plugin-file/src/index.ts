@@ -82,10 +82,26 @@ export default definePlugin({
     const generation = new Map<string, number>();
     const syncedAt = new Map<number, number>();
     const bump = (scope: string) => generation.set(scope, (generation.get(scope) ?? 0) + 1);
+    // Every fresh run's first look at an unchanged file set is the same: the first run to take it
+    // is remembered, and later ones share its views instead of building them again. Any file
+    // created or removed makes the next first look a new one.
+    const fileSet = new Map<number, number>();
+    const firstLook = new Map<number, { fileSet: number; runId: number }>();
+    const changeFileSet = (projectId: number) =>
+      fileSet.set(projectId, (fileSet.get(projectId) ?? 0) + 1);
     ctx.on<StoreChange>("entry.changed", (change) => {
       if (change.op === "set" && change.created && change.runId === null && !hasScheme(change.path))
         bump(change.scope);
     });
+    // Observed as the write commits (not as a later event), so no first look can slip in between.
+    const unobserve = core.store.observe((change) => {
+      if (change.runId !== null || hasScheme(change.path) || !change.scope.startsWith("project:"))
+        return;
+      if ((change.op === "set" && change.created) || change.op === "rm") {
+        changeFileSet(Number(change.scope.slice("project:".length)));
+      }
+    });
+    ctx.on("core.closing", () => unobserve());
     ctx.on<TurnStarted>("turn.started", (event) => {
       const root = core.projects.get(event.projectId)?.root;
       if (!root) return;
@@ -107,17 +123,33 @@ export default definePlugin({
       if (core.loops.get(event.loopId)?.flags.noRepo) return;
       const current = generation.get(`project:${event.projectId}`) ?? 0;
       if (syncedAt.get(event.runId) === current) return;
-      addViews(
-        core,
-        event.runId,
-        event.projectId,
-        event.turn,
-        config.RUMMY_FILE_MAX_VIEWS as number,
-      );
+      const look = firstLook.get(event.projectId);
+      const version = fileSet.get(event.projectId) ?? 0;
+      const fresh = !syncedAt.has(event.runId) && !hasFileViews(core, event.runId);
+      if (
+        !(
+          fresh &&
+          look?.fileSet === version &&
+          core.store.shareViews(look.runId, event.runId, event.turn, "plugin")
+        )
+      ) {
+        addViews(
+          core,
+          event.runId,
+          event.projectId,
+          event.turn,
+          config.RUMMY_FILE_MAX_VIEWS as number,
+        );
+        if (fresh) firstLook.set(event.projectId, { fileSet: version, runId: event.runId });
+      }
       syncedAt.set(event.runId, current);
     });
   },
 });
+
+function hasFileViews(core: RummyCore, runId: number): boolean {
+  return core.store.get({ runId, scheme: "file", includeBody: false, limit: 1 }).length > 0;
+}
 
 /** Gives the run a view of project files it has none of: summarized up to the limit, archived beyond. */
 function addViews(
@@ -135,16 +167,16 @@ function addViews(
     .filter((e) => !seen.has(e.path));
   if (files.length === 0) return;
   let shown = seen.size;
-  core.store.batch(() => {
-    for (const file of files) {
-      core.store.set({
-        runId,
-        path: file.path,
-        visibility: shown++ < maxViews ? "summarized" : "archived",
-        turn,
-        writer: "plugin",
-      });
-    }
+  // One store verb for the lot: a run's first look at the files is shared with every run that got
+  // the same one, so a new run does not copy a view row per file.
+  core.store.addViews({
+    runId,
+    views: files.map((file) => ({
+      path: file.path,
+      visibility: shown++ < maxViews ? "summarized" : "archived",
+    })),
+    turn,
+    writer: "plugin",
   });
 }
 

@@ -463,14 +463,18 @@ export default definePlugin({
     rpc("getRuns", {
       description: "The project's runs: [{ run, status, turn, summary, created }].",
       params: limitParams,
-      handler: (params: { limit?: number; offset?: number }, call) =>
-        page(core.runs.list(projectOf(call)), params).map((r) => ({
+      handler: (params: { limit?: number; offset?: number }, call) => {
+        const projectId = projectOf(call);
+        // One query for every run's summary: a long history must not cost a query per run.
+        const summaries = core.store.newestPerRun(projectId, UPDATE_PATTERN);
+        return page(core.runs.list(projectId), params).map((r) => ({
           run: r.alias,
           status: r.status,
           turn: r.nextTurn - 1,
-          summary: latestUpdate(core, r)?.body ?? null,
+          summary: summaries.get(r.id)?.body ?? null,
           created: r.createdAt,
-        })),
+        }));
+      },
     });
 
     rpc("getRun", {
@@ -813,8 +817,10 @@ function page<T>(items: T[], params: { limit?: number; offset?: number }): T[] {
   return items.slice(offset, params.limit === undefined ? undefined : offset + params.limit);
 }
 
+const UPDATE_PATTERN = "log://*/update/*";
+
 function latestUpdate(core: RummyCore, run: RunRecord): Entry | undefined {
-  return core.store.get({ runId: run.id, pattern: "log://*/update/*", order: "id" }).at(-1);
+  return core.store.get({ runId: run.id, pattern: UPDATE_PATTERN, order: "id" }).at(-1);
 }
 
 function normalizePattern(pattern: string): string {

@@ -183,4 +183,43 @@ CREATE INDEX run_views_by_state ON run_views (run_id, state);
 CREATE INDEX run_views_by_entry ON run_views (entry_id);
 `,
   },
+  {
+    version: 2,
+    name: "shared view sets; runs by project",
+    // A run's views of project entries (its first look at the project's files) are shared: runs
+    // given the same entries with the same visibilities point at one set instead of copying it.
+    // A run's own row in run_views overrides the shared one. Additive: existing views stay as they are.
+    sql: `
+CREATE TABLE view_sets (
+  id INTEGER PRIMARY KEY,
+  scope TEXT NOT NULL,
+  -- Of the (entry, visibility) list the set was made from; NULL once entries left it.
+  digest TEXT,
+  schemes TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(schemes)),
+  created_at TEXT NOT NULL DEFAULT ${NOW},
+  UNIQUE (scope, digest)
+);
+
+CREATE TABLE view_set_rows (
+  set_id INTEGER NOT NULL REFERENCES view_sets(id) ON DELETE CASCADE,
+  entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+  visibility TEXT NOT NULL CHECK (visibility IN ('visible', 'summarized', 'archived')),
+  PRIMARY KEY (set_id, entry_id)
+) WITHOUT ROWID;
+CREATE INDEX view_set_rows_by_entry ON view_set_rows (entry_id);
+CREATE INDEX view_set_rows_by_visibility ON view_set_rows (set_id, visibility);
+
+CREATE TABLE run_view_sets (
+  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  set_id INTEGER NOT NULL REFERENCES view_sets(id) ON DELETE CASCADE,
+  turn INTEGER NOT NULL DEFAULT 0,
+  writer TEXT CHECK (writer IN ('system', 'plugin', 'client', 'model')),
+  created_at TEXT NOT NULL DEFAULT ${NOW}
+);
+CREATE INDEX run_view_sets_by_set ON run_view_sets (set_id);
+
+-- A project's runs in creation order without a sort (getRuns lists them all).
+CREATE INDEX runs_by_project ON runs (project_id, id);
+`,
+  },
 ];

@@ -25,6 +25,11 @@ export function openDatabase(options: OpenOptions): Db {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     db = new Database(options.path, { readonly: options.readonly ?? false });
     db.pragma("journal_mode = WAL");
+    // The core checkpoints on a timer (see RummyCore); a commit checkpoints only past 32 MiB of WAL.
+    // A checkpointed WAL is cut back as it restarts, so it takes no disk space it no longer needs
+    // (and a full disk refuses the next write instead of it landing in space kept from before).
+    db.pragma("wal_autocheckpoint = 8192");
+    db.pragma("journal_size_limit = 0");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
     db.pragma("busy_timeout = 5000");

@@ -197,10 +197,13 @@ export class AgentEngine implements Engine {
       parentRunId: parent.id,
       attributes: { ...parent.attributes, forkedFrom: parent.alias },
     });
-    // The child starts from the parent's view: run-owned content is copied, shared content gets a view.
+    // The child starts from the parent's view: run-owned content is copied, shared content gets a
+    // view — the views the parent inherited unchanged are inherited by the child too, not copied.
     const entries = this.#core.store.get({ runId: parent.id, order: "id" });
     this.#core.store.batch(() => {
+      const inherited = this.#core.store.sharedOnly(parent.id);
       for (const e of entries) {
+        if (inherited.has(e.id)) continue;
         this.#core.store.set({
           runId: child.id,
           path: e.path,
@@ -218,6 +221,7 @@ export class AgentEngine implements Engine {
           writer: "system",
         });
       }
+      this.#core.store.shareViews(parent.id, child.id, 0, "system");
     });
     return child;
   }
