@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RummyClient } from "@rummy/client";
-import { type RummyServer, startServer } from "@rummy/server";
+import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import { type Rig, rig, SHELL_PLUGINS } from "../src/index.js";
 
 // The next turn waits for the commands a turn started, up to RUMMY_COMMAND_WAIT seconds.
@@ -12,7 +12,7 @@ let client: RummyClient;
 before(async () => {
   r = await rig({ RUMMY_COMMAND_WAIT: "2" }, SHELL_PLUGINS);
   server = await startServer({ core: r.core, port: 0 });
-  client = await RummyClient.connect(server.url);
+  client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
   await client.hello("it", r.home);
 });
 after(async () => {
@@ -67,7 +67,7 @@ test("the next turn waits for an accepted command that sleeps, then prints: the 
 });
 
 test("past RUMMY_COMMAND_WAIT the model sees the output so far and 'still running', and can cancel it", async () => {
-  const watcher = await RummyClient.connect(server.url);
+  const watcher = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
   await watcher.hello("it", r.home);
   const cancelled = watcher.waitFor<{ run: string; path: string; reason: string }>(
     "stream/cancelled",

@@ -8,7 +8,7 @@ import { RummyClient } from "@rummy/client";
 import type { RunRecord } from "@rummy/core";
 import { type Rig, rig } from "@rummy/integration";
 import get from "@rummy/plugin-get";
-import { type RummyServer, startServer } from "@rummy/server";
+import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import mcp from "../src/index.js";
 
 const require = createRequire(import.meta.url);
@@ -53,11 +53,12 @@ before(async () => {
       RUMMY_MCP_CALL_TIMEOUT: "4000",
       RUMMY_CONTEXT_DEFAULT: "100000",
       RUMMY_MAX_STRIKES: "10",
+      RUMMY_ALLOW_YOLO: "1",
     },
     [get, mcp],
   );
   server = await startServer({ core: r.core, port: 0 });
-  client = await RummyClient.connect(server.url);
+  client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
   await client.hello("it", r.home);
 });
 after(async () => {
