@@ -29,15 +29,17 @@ export default definePlugin({
       writableBy: ["plugin"],
     });
     ctx.on<TurnResponse>("turn.response", (t) => {
-      const body = [
-        "## system",
-        t.system,
-        "## user",
-        t.user,
-        ...(t.reasoning ? ["## reasoning", t.reasoning] : []),
-        "## assistant",
-        t.content,
-      ].join("\n\n");
+      // Offsets of the reasoning and the answer in the body, so readers (getRun) cut them exactly.
+      let body = `## system\n\n${t.system}\n\n## user\n\n${t.user}`;
+      let reasoning: [number, number] | null = null;
+      if (t.reasoning) {
+        body += "\n\n## reasoning\n\n";
+        reasoning = [body.length, body.length + t.reasoning.length];
+        body += t.reasoning;
+      }
+      body += "\n\n## assistant\n\n";
+      const content: [number, number] = [body.length, body.length + t.content.length];
+      body += t.content;
       ctx.store.set({
         runId: t.runId,
         path: `audit://turn_${t.turn}`,
@@ -50,6 +52,7 @@ export default definePlugin({
           promptTokens: t.usage?.promptTokens ?? null,
           completionTokens: t.usage?.completionTokens ?? null,
           cost: t.cost,
+          sections: { reasoning, content },
         },
         writer: "plugin",
       });

@@ -41,7 +41,7 @@ export interface ServerOptions {
   readonly core: RummyCore;
   /** Default `RUMMY_HOST` or 127.0.0.1. */
   readonly host?: string;
-  /** Default `RUMMY_PORT` or 3044; 0 picks a free port. */
+  /** Default `RUMMY_PORT`, else `PORT` (2.0.1's name), else 3044; 0 picks a free port. */
   readonly port?: number;
   /** Shared secret clients present (`Authorization: Bearer …`, `?token=`, or `token` in `rummy/hello`). */
   readonly token?: string | null;
@@ -87,7 +87,12 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   const { core } = options;
   const env = core.env;
   const host = options.host ?? env.RUMMY_HOST ?? "127.0.0.1";
-  const port = options.port ?? numberFrom(env.RUMMY_PORT, "RUMMY_PORT", 3044);
+  // RUMMY_PORT wins over 2.0.1's PORT: hosting platforms set PORT for other services too.
+  const port =
+    options.port ??
+    (env.RUMMY_PORT?.trim()
+      ? numberFrom(env.RUMMY_PORT, "RUMMY_PORT", 3044)
+      : numberFrom(env.PORT, "PORT", 3044));
   const token = options.token !== undefined ? options.token : (env.RUMMY_TOKEN ?? null) || null;
   const maxPayload = options.maxPayload ?? 16 * 1024 * 1024;
   const callTimeoutMs =
@@ -263,7 +268,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         createJSONRPCErrorResponse(
           id,
           JSONRPCErrorCode.MethodNotFound,
-          `Method not found: ${name}`,
+          `Method '${name}' not found.`,
         ),
       );
     const isHello = name === "rummy/hello";
@@ -289,7 +294,9 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         createJSONRPCErrorResponse(
           id,
           RPC_ERRORS.notInitialized,
-          `${name} needs a project: call rummy/hello first`,
+          // 2.0.1's text (clients match on it); the hint rides in data.
+          "Project not initialized.",
+          { hint: `${name} needs a project: call rummy/hello first` },
         ),
       );
     }

@@ -1,6 +1,11 @@
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
-import { RpcCallError, RummyClient } from "@rummy/client";
+import {
+  type ProposalItem,
+  RpcCallError,
+  RummyClient,
+  type RunProposalParams,
+} from "@rummy/client";
 import { errorMessage, type PluginDefinition } from "@rummy/core";
 import { runCommand, scrubbedEnv } from "@rummy/plugin-yolo";
 import { startServer } from "@rummy/server";
@@ -26,11 +31,23 @@ export interface PromptOptions {
   readonly runAccepted?: boolean;
 }
 
+/** A `run/proposal` item with its attributes decoded (the wire sends them as a JSON string). */
 interface Proposal {
   readonly path: string;
   readonly action: string;
   readonly attributes: Record<string, unknown>;
   readonly body: string;
+}
+
+function decodeProposal(item: ProposalItem): Proposal {
+  let attributes: Record<string, unknown> = {};
+  try {
+    attributes = JSON.parse(item.attributes) as Record<string, unknown>;
+  } catch {
+    // The schema promises a JSON object; a server that breaks it still gets its proposal shown.
+  }
+  const action = item.action ?? String(attributes.action ?? "");
+  return { path: item.path, action, attributes, body: item.body };
 }
 
 const TERMINAL = new Set([200, 204, 413, 422, 499, 500]);
@@ -171,10 +188,10 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     });
     // Proposals are handled one at a time, in arrival order.
     let queue = Promise.resolve();
-    client.on("run/proposal", (p: { run: string; proposed: Proposal[] }) => {
+    client.on("run/proposal", (p: RunProposalParams) => {
       if (p.run !== alias) return;
       queue = queue.then(async () => {
-        for (const proposal of p.proposed) {
+        for (const proposal of p.proposed.map(decodeProposal)) {
           if (streaming) process.stderr.write("\n");
           streaming = false;
           process.stdout.write(describe(proposal));
@@ -241,8 +258,8 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
 function describe(p: Proposal): string {
   const target = typeof p.attributes.path === "string" ? ` ${p.attributes.path}` : "";
   const detail =
-    typeof p.attributes.diff === "string"
-      ? p.attributes.diff
+    typeof p.attributes.patch === "string"
+      ? p.attributes.patch
       : typeof p.attributes.command === "string"
         ? `$ ${p.attributes.command}`
         : typeof p.attributes.question === "string"
