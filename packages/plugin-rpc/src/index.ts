@@ -448,7 +448,7 @@ export default definePlugin({
         pattern: {
           type: "string",
           maxLength: 2048,
-          description: "glob over paths; omitted (and no scheme): the project's files",
+          description: "glob over paths; with no pattern, scheme or state: the project's files",
         },
         scheme: { type: "string", description: "filter by scheme" },
         state: { type: "string", enum: STATES, description: "filter by state" },
@@ -460,8 +460,9 @@ export default definePlugin({
       },
       handler: (params: GetEntriesParams, call) => {
         const run = runForCall(core.runs, call, params.run);
-        // Without a pattern or scheme the answer is the project's files, as in 2.0.1.
-        const filesOnly = params.pattern === undefined && params.scheme === undefined;
+        // Unfiltered, the answer is the project's files, as in 2.0.1; a pattern, scheme or state widens it.
+        const filesOnly =
+          params.pattern === undefined && params.scheme === undefined && params.state === undefined;
         let entries = core.store.get({
           runId: run.id,
           pattern: params.pattern ?? "*",
