@@ -60,13 +60,17 @@ class WireSession {
   }
 
   /** Sends a request; the reply must be a result matching `schema` (default: the method's). */
-  async call<S extends Schema>(method: string, params: unknown, schema?: S): Promise<z.infer<S>> {
+  call<M extends wire.MethodName>(method: M, params: unknown): Promise<wire.MethodResult<M>>;
+  call<S extends Schema>(method: string, params: unknown, schema: S): Promise<z.infer<S>>;
+  /** A tool called by name. */
+  call(method: string, params: unknown): Promise<z.infer<typeof wire.ToolCallResult>>;
+  async call(method: string, params: unknown, schema?: Schema): Promise<unknown> {
     const resolved =
       schema ?? (wire.Results as Record<string, Schema>)[method] ?? wire.ToolCallResult;
     const frame = await this.#send(method, params, resolved);
     if (frame.error)
       throw new Error(`${method} failed: ${frame.error.code} ${frame.error.message}`);
-    return frame.result as z.infer<S>;
+    return frame.result;
   }
 
   /** Sends a request that must fail; the error object is checked against the schema. */
@@ -331,7 +335,10 @@ test("a 2.0.1 session: every reply and notification has 2.0.1's shape", async ()
     (await session.call("listSkills", {})).map((s) => s.name),
     ["testing"],
   );
-  assert.equal((await session.call("skill/add", { run: "asked", name: "testing" })).skill, "testing");
+  assert.equal(
+    (await session.call("skill/add", { run: "asked", name: "testing" })).skill,
+    "testing",
+  );
   assert.deepEqual(
     (await session.call("getSkills", { run: "asked" })).map((s) => [s.name, s.status]),
     [["testing", 200]],

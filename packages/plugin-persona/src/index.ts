@@ -49,12 +49,7 @@ export default definePlugin({
       },
       handler: (params: { run: string; name?: string; text?: string }, call) => {
         const run = runForCall(core.runs, call, params.run);
-        const persona =
-          params.text !== undefined && params.text.trim()
-            ? params.text
-            : params.name
-              ? load(params.name)
-              : null;
+        const persona = params.text?.trim() ? params.text : params.name ? load(params.name) : null;
         core.runs.update(run.id, { attributes: { persona } });
         return { status: "ok" };
       },

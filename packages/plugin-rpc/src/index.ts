@@ -100,7 +100,7 @@ export default definePlugin({
     };
     rpc("discover", {
       description:
-        "The live catalog: { methods, notifications }, each keyed by name with its description; params are described as strings (\"string? — what it is\"), paramsSchema has them as a schema.",
+        'The live catalog: { methods, notifications }, each keyed by name with its description; params are described as strings ("string? — what it is"), paramsSchema has them as a schema.',
       requiresInit: false,
       handler: discover,
     });

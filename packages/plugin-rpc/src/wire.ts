@@ -58,17 +58,15 @@ export function entryRow(e: Entry, withBody: boolean): Record<string, unknown> {
 
 /** The run's history as 2.0.1 shows it: every prompt and logged command, oldest first. */
 export function historyOf(core: RummyCore, run: RunRecord): Record<string, unknown>[] {
-  return core.store
-    .get({ runId: run.id, scheme: ["log", "prompt"], order: "id" })
-    .map((h) => ({
-      tool: h.scheme === "prompt" ? "prompt" : String(h.attributes.action ?? logAction(h.path)),
-      path: h.path,
-      status: h.status,
-      state: h.state,
-      body: h.body,
-      attributes: h.attributes,
-      turn: h.turn,
-    }));
+  return core.store.get({ runId: run.id, scheme: ["log", "prompt"], order: "id" }).map((h) => ({
+    tool: h.scheme === "prompt" ? "prompt" : String(h.attributes.action ?? logAction(h.path)),
+    path: h.path,
+    status: h.status,
+    state: h.state,
+    body: h.body,
+    attributes: h.attributes,
+    turn: h.turn,
+  }));
 }
 
 function logAction(path: string): string {

@@ -314,9 +314,7 @@ describe("models, constraints, queries", () => {
     assert.deepEqual(
       (
         await client.call<any[]>("getEntries", { run: "query", pattern: "*", bodyFilter: "body 3" })
-      ).map(
-        (e) => e.path,
-      ),
+      ).map((e) => e.path),
       ["known://q3"],
     );
     const loop = core.loops.enqueue({ runId: run.id, mode: "ask", prompt: "what is here?" });

@@ -71,13 +71,11 @@ export default definePlugin({
       params: runParam,
       handler: (params: { run: string }, call) => {
         const run = runForCall(core.runs, call, params.run);
-        return core.store
-          .get({ runId: run.id, scheme: "skill", includeBody: false })
-          .map((e) => ({
-            name: e.path.slice("skill://".length),
-            status: e.status ?? 200,
-            path: e.path,
-          }));
+        return core.store.get({ runId: run.id, scheme: "skill", includeBody: false }).map((e) => ({
+          name: e.path.slice("skill://".length),
+          status: e.status ?? 200,
+          path: e.path,
+        }));
       },
     });
     ctx.registerRpc("listSkills", {
