@@ -338,7 +338,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => {
                 controller.abort(new Error("timed out"));
-                reject(new CallTimeout(callTimeoutMs));
+                reject(new CallTimeout(method.name, callTimeoutMs));
               }, callTimeoutMs);
             }),
           ]);
@@ -435,8 +435,9 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
 }
 
 class CallTimeout extends Error {
-  constructor(ms: number) {
-    super(`the call did not finish within ${ms} ms`);
+  constructor(method: string, ms: number) {
+    // 2.0.1's text.
+    super(`RPC '${method}' timed out after ${ms}ms.`);
     this.name = "CallTimeout";
   }
 }
