@@ -5,6 +5,7 @@ export const ENV_EXAMPLE = `# rummy configuration. Copy to .env in this folder a
 # --- Server -------------------------------------------------------------------
 # Address and port the JSON-RPC WebSocket server listens on (loopback by default).
 # RUMMY_HOST=127.0.0.1
+# PORT is read too (rummy 2.0.1's name); RUMMY_PORT wins when both are set.
 # RUMMY_PORT=3044
 # Clients must present the token in RUMMY_HOME/token (created on first start, mode 0600;
 # \`rummy token\` prints it, \`rummy token --rotate\` replaces it). RUMMY_TOKEN overrides the file;

@@ -98,8 +98,12 @@ test("kill -9 with a proposal pending: acknowledged writes survive, the proposal
       [p!.path],
       "the proposal is still pending",
     );
-    const detail = await client.call<{ status: number }>("getRun", { run: "crashy" });
-    assert.equal(detail.status, 202, "the interrupted run waits on its proposal");
+    const detail = await client.call<{ status: number; pending: number }>("getRun", {
+      run: "crashy",
+    });
+    // 2.0.1 shows a run waiting on a proposal as running (102); `pending` counts what it waits on.
+    assert.equal(detail.status, 102, "the interrupted run is still running");
+    assert.equal(detail.pending, 1, "the interrupted run waits on its proposal");
 
     llm.enqueue({ content: `<update status="200">deployed after the restart</update>` });
     const done = client.waitFor<{ run: string; status: number; reason: string }>(

@@ -1,6 +1,35 @@
 import { EventEmitter } from "node:events";
 import { JSONRPCClient, type JSONRPCErrorException, type JSONRPCRequest } from "json-rpc-2.0";
 import WebSocket from "ws";
+import type {
+  MethodName,
+  MethodResult,
+  NotificationName,
+  NotificationParams,
+  HelloResult as WireHelloResult,
+} from "./wire-2.0.1.js";
+
+export * as wire from "./wire-2.0.1.js";
+export type {
+  DiscoverResult,
+  EntryRow,
+  GetRunResult,
+  HistoryItem,
+  MethodName,
+  MethodResult,
+  NotificationName,
+  NotificationParams,
+  ProposalItem,
+  ResolveResult,
+  RunProgressParams,
+  RunProposalParams,
+  RunRow,
+  RunSetResult,
+  RunStateParams,
+  StreamCancelledParams,
+  UiNotifyParams,
+  UiRenderParams,
+} from "./wire-2.0.1.js";
 
 /** The protocol version this client speaks; servers reject a different MAJOR. */
 export const CLIENT_PROTOCOL_VERSION = "2.0.0";
@@ -12,11 +41,8 @@ export interface ConnectOptions {
   readonly callTimeoutMs?: number;
 }
 
-export interface HelloResult {
-  readonly rummyVersion: string;
-  readonly projectId: number;
-  readonly projectRoot: string;
-}
+/** The handshake's reply (from the 2.0.1 wire schema). */
+export type HelloResult = WireHelloResult;
 
 /** A failed call: the server's JSON-RPC error code, message and data. */
 export class RpcCallError extends Error {
@@ -92,13 +118,16 @@ export class RummyClient extends EventEmitter {
     return this.#closed;
   }
 
-  async call<R = unknown>(
-    method: string,
-    params: Record<string, unknown> | unknown[] = {},
-  ): Promise<R> {
+  /** A method the 2.0.1 wire schema knows resolves with its typed result. */
+  call<M extends MethodName>(
+    method: M,
+    params?: Record<string, unknown> | unknown[],
+  ): Promise<MethodResult<M>>;
+  call<R = unknown>(method: string, params?: Record<string, unknown> | unknown[]): Promise<R>;
+  async call(method: string, params: Record<string, unknown> | unknown[] = {}): Promise<unknown> {
     try {
       const rpc = this.#timeoutMs ? this.#rpc.timeout(this.#timeoutMs) : this.#rpc;
-      return (await rpc.request(method, params)) as R;
+      return await rpc.request(method, params);
     } catch (error) {
       const e = error as JSONRPCErrorException & { code?: number };
       if (typeof e?.code === "number") throw new RpcCallError(e.code, e.message, e.data);
@@ -117,7 +146,7 @@ export class RummyClient extends EventEmitter {
     projectRoot: string,
     extra: Record<string, unknown> = {},
   ): Promise<HelloResult> {
-    return this.call<HelloResult>("rummy/hello", {
+    return this.call("rummy/hello", {
       name,
       projectRoot,
       clientVersion: CLIENT_PROTOCOL_VERSION,
@@ -127,7 +156,17 @@ export class RummyClient extends EventEmitter {
   }
 
   /** Resolves with the first notification of `method` whose params satisfy `predicate`. */
+  waitFor<N extends NotificationName>(
+    method: N,
+    predicate?: (params: NotificationParams<N>) => boolean,
+    timeoutMs?: number,
+  ): Promise<NotificationParams<N>>;
   waitFor<P = any>(
+    method: string,
+    predicate?: (params: P) => boolean,
+    timeoutMs?: number,
+  ): Promise<P>;
+  waitFor<P>(
     method: string,
     predicate: (params: P) => boolean = () => true,
     timeoutMs = 60_000,

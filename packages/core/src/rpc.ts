@@ -229,8 +229,9 @@ function checkValue(spec: ParamSpec, v: unknown, name: string, problems: string[
 /** The run a call names, in the caller's project: 400 before `rummy/hello`, 404 when unknown. */
 export function runForCall(runs: Runs, call: RpcCallContext, alias: string): RunRecord {
   const projectId = call.session.projectId;
-  if (projectId === null) throw new RummyError(400, "call rummy/hello first");
+  // 2.0.1's texts, which clients match on.
+  if (projectId === null) throw new RummyError(400, "Project not initialized.");
   const run = runs.byAlias(projectId, alias);
-  if (!run) throw new RummyError(404, `run not found: ${alias}`);
+  if (!run) throw new RummyError(404, `Run '${alias}' not found.`);
   return run;
 }

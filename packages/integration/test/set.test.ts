@@ -72,8 +72,12 @@ test("a SEARCH/REPLACE edit is proposed with a diff and written on accept; the f
   assert.equal(readFileSync(join(root, "src", "app.ts"), "utf8"), expected);
   const [proposal] = log(done, "log://turn_1/set/*");
   assert.match(
-    String(proposal!.attributes.diff),
+    String(proposal!.attributes.patch),
     /- {4}const port = 3000;\n\+ {4}const port = Number\(process.env.PORT \?\? 3000\);/,
+  );
+  assert.equal(
+    proposal!.attributes.merge,
+    "<<<<<<< SEARCH\n    const port = 3000;\n=======\n    const port = Number(process.env.PORT ?? 3000);\n>>>>>>> REPLACE",
   );
   assert.equal(proposal!.state, "resolved");
   assert.equal(r.core.store.getOne({ projectId }, "src/app.ts")!.body, expected);
@@ -88,7 +92,8 @@ test("whole-file writes create files; indentation drift in SEARCH is tolerated a
   assert.equal(done.status, 200);
   assert.equal(
     readFileSync(join(root, "src", "new", "util.ts"), "utf8"),
-    "export const two = 2;\n",
+    "export const two = 2;",
+    "exactly what the model wrote: no trailing newline is added",
   );
   assert.match(
     readFileSync(join(root, "src", "app.ts"), "utf8"),

@@ -33,7 +33,7 @@ const terminal = (alias: string) =>
 const proposal = (alias: string) =>
   client.waitFor<{
     run: string;
-    proposed: { path: string; action: string; attributes: { command?: string } }[];
+    proposed: { path: string; action: string; attributes: string }[];
   }>("run/proposal", (p) => p.run === alias, 30_000);
 const start = (alias: string, mode: "ask" | "act", extra: Record<string, unknown> = {}) =>
   client.call("set", {
@@ -63,7 +63,8 @@ describe("client-executed commands", () => {
       proposed: [p],
     } = await proposed;
     assert.equal(p!.action, "sh");
-    assert.equal(p!.attributes.command, "printf 'hello\\nworld\\n'");
+    // 2.0.1 sends attributes as a JSON string.
+    assert.equal(JSON.parse(p!.attributes).command, "printf 'hello\\nworld\\n'");
     await client.call("set", { run: "shell", path: p!.path, state: "resolved" });
     await client.call("stream", { run: "shell", path: p!.path, channel: 1, chunk: "hello\n" });
     await client.call("stream", { run: "shell", path: p!.path, channel: 1, chunk: "world\n" });
@@ -285,7 +286,7 @@ describe("modes and skills", () => {
     );
     await client.call("skill/add", { run: "skills", name: "testing" });
     assert.deepEqual(await client.call("getSkills", { run: "skills" }), [
-      { name: "testing", path: "skill://testing" },
+      { name: "testing", status: 200, path: "skill://testing" },
     ]);
     r.llm.enqueue({ content: `<update status="200">seen</update>` });
     const again = client.waitFor<State>(

@@ -298,7 +298,10 @@ describe("tool fallback", () => {
     assert.equal(asked.state, "proposed");
     assert.equal((await announced).proposed[0]!.action, "ask_user");
     await assert.rejects(client.call("known", { run: "tools", body: "" }), /failed \(400\)/);
-    await assert.rejects(client.call("no_such_tool", { run: "tools" }), /Method not found/);
+    await assert.rejects(
+      client.call("no_such_tool", { run: "tools" }),
+      /Method 'no_such_tool' not found\./,
+    );
   });
 });
 

@@ -51,7 +51,7 @@ export function parseEdit(
   if (blocks.length && blocks.every((b) => b.search !== ""))
     return { syntax: "search-replace", replacements: blocks };
   const only = REPLACE_ONLY.exec(body);
-  if (only) return { syntax: "replace-only", replacements: null, content: ensureNewline(only[1]!) };
+  if (only) return { syntax: "replace-only", replacements: null, content: only[1]! };
   if (/^(?:---|\+\+\+|@@) /m.test(body) && /^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@/m.test(body)) {
     return { syntax: "unified-diff", replacements: hunks(body) };
   }
@@ -67,7 +67,8 @@ export function parseEdit(
   if (lines.length && lines.every((l) => SED_LINE.test(l))) {
     return { syntax: "sed", replacements: [], substitutions: lines.map(sedCommand) };
   }
-  return { syntax: "whole-file", replacements: null, content: ensureNewline(body) };
+  // Exactly what the model wrote: no newline is added that it did not write (as 2.0.1).
+  return { syntax: "whole-file", replacements: null, content: body };
 }
 
 /** Applies an edit to a file's current content; throws a 409 naming what did not match. */
@@ -87,10 +88,6 @@ export function applyEdit(original: string, edit: ParsedEdit): string {
     return text;
   }
   return applyReplacements(original, edit.replacements ?? []);
-}
-
-function ensureNewline(text: string): string {
-  return text === "" || text.endsWith("\n") ? text : `${text}\n`;
 }
 
 /** Unified-diff hunks as search/replace pairs: context + removed lines → context + added lines. */

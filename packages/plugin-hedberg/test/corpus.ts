@@ -86,14 +86,15 @@ export const CORPUS: readonly EditCase[] = [
     syntax: "replace-only",
     before: APP,
     body: "=======\nexport const greet = (n) => `hi ${n}`;\n>>>>>>> REPLACE",
-    expect: "export const greet = (n) => `hi ${n}`;\n",
+    // Exactly the REPLACE text: no newline is added that the model did not write (as 2.0.1).
+    expect: "export const greet = (n) => `hi ${n}`;",
   },
   {
     name: "empty SEARCH section is replace-only",
     syntax: "replace-only",
     before: PY,
     body: "<<<<<<< SEARCH\n=======\nprint('new')\n>>>>>>> REPLACE",
-    expect: "print('new')\n",
+    expect: "print('new')",
   },
   // unified diff
   {
@@ -234,11 +235,11 @@ export const CORPUS: readonly EditCase[] = [
   },
   // whole file
   {
-    name: "whole file",
+    name: "whole file, exactly as written (no newline added)",
     syntax: "whole-file",
     before: APP,
     body: "console.log('replaced');",
-    expect: "console.log('replaced');\n",
+    expect: "console.log('replaced');",
   },
   {
     name: "whole file keeps its own newline",

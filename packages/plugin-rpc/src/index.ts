@@ -21,6 +21,19 @@ import {
   definePlugin,
 } from "@rummy/core";
 import { allowedProjectParents, bindProject, resolveProjectRoot } from "./project-root.js";
+import {
+  describeParams,
+  entryRow,
+  historyOf,
+  latestUpdate,
+  proposalItem,
+  runStateSnapshot,
+  runTotals,
+  sqliteTime,
+  turnTexts,
+  UPDATE_PATTERN,
+  wireRunStatus,
+} from "./wire.js";
 
 /** The protocol version this server speaks; clients must match its MAJOR. */
 export const RUMMY_PROTOCOL_VERSION = "2.0.0";
@@ -59,28 +72,46 @@ export default definePlugin({
       handler: () => ({}),
     });
 
-    rpc("discover", {
-      description:
-        "The live catalog: { methods, notifications }, each keyed by name with its description and params.",
-      requiresInit: false,
-      handler: () => ({
+    const discover = () => {
+      const registered = core.rpc.methods();
+      const names = new Set(registered.map((m) => m.name));
+      // Tools answer by name through the fallback; list the ones no method shadows, as 2.0.1 does.
+      const tools = core.tools
+        .list()
+        .filter((t) => !names.has(t.name))
+        .map((t) => core.rpc.get(t.name))
+        .filter((m) => m !== undefined);
+      return {
         methods: Object.fromEntries(
-          core.rpc.methods().map((m) => [
-            m.name,
-            {
-              description: m.description,
-              params: m.params ?? {},
-              longRunning: m.longRunning ?? false,
-              requiresInit: m.requiresInit ?? true,
-            },
-          ]),
+          [...registered, ...tools]
+            .sort((a, b) => a.name.localeCompare(b.name))
+            .map((m) => [
+              m.name,
+              {
+                description: m.description,
+                params: describeParams(m.params),
+                longRunning: m.longRunning ?? false,
+                requiresInit: m.requiresInit ?? true,
+                // The machine-checkable form of `params` (rummy addition).
+                paramsSchema: m.params ?? {},
+              },
+            ]),
         ),
         notifications: Object.fromEntries(
-          core.rpc
-            .notifications()
-            .map((n) => [n.name, { description: n.description, params: n.params ?? {} }]),
+          core.rpc.notifications().map((n) => [n.name, { description: n.description }]),
         ),
-      }),
+      };
+    };
+    rpc("discover", {
+      description:
+        'The live catalog: { methods, notifications }, each keyed by name with its description; params are described as strings ("string? — what it is"), paramsSchema has them as a schema.',
+      requiresInit: false,
+      handler: discover,
+    });
+    rpc("rpc/discover", {
+      description: "Alias of discover.",
+      requiresInit: false,
+      handler: discover,
     });
 
     rpc("rummy/hello", {
@@ -433,7 +464,11 @@ export default definePlugin({
         "List a run's entries matching a glob (read-only, no promotion). Filters: scheme, state, visibility, bodyFilter. `withBody` includes bodies; `since` returns only entries with a larger id; `limit` caps the count.",
       params: {
         run: runParam,
-        pattern: { type: "string", maxLength: 2048, description: "glob (default *)" },
+        pattern: {
+          type: "string",
+          maxLength: 2048,
+          description: "glob over paths; with no pattern, scheme or state: the project's files",
+        },
         scheme: { type: "string", description: "filter by scheme" },
         state: { type: "string", enum: STATES, description: "filter by state" },
         visibility: { type: "string", enum: VISIBILITY, description: "filter by visibility" },
@@ -444,9 +479,13 @@ export default definePlugin({
       },
       handler: (params: GetEntriesParams, call) => {
         const run = runForCall(core.runs, call, params.run);
+        // Unfiltered, the answer is the project's files, as in 2.0.1; a pattern, scheme or state widens it.
+        const filesOnly =
+          params.pattern === undefined && params.scheme === undefined && params.state === undefined;
         let entries = core.store.get({
           runId: run.id,
           pattern: params.pattern ?? "*",
+          ...(filesOnly ? { scheme: "file" } : {}),
           order: "id",
           includeBody: params.withBody === true,
           ...(params.bodyFilter !== undefined ? { bodyFilter: params.bodyFilter } : {}),
@@ -461,45 +500,49 @@ export default definePlugin({
     });
 
     rpc("getRuns", {
-      description: "The project's runs: [{ run, status, turn, summary, created }].",
+      description: "The project's runs, newest first: [{ run, status, turn, summary, created }].",
       params: limitParams,
       handler: (params: { limit?: number; offset?: number }, call) => {
         const projectId = projectOf(call);
         // One query for every run's summary: a long history must not cost a query per run.
         const summaries = core.store.newestPerRun(projectId, UPDATE_PATTERN);
-        return page(core.runs.list(projectId), params).map((r) => ({
+        return page(core.runs.list(projectId).reverse(), params).map((r) => ({
           run: r.alias,
-          status: r.status,
-          turn: r.nextTurn - 1,
+          status: wireRunStatus(r.status),
+          turn: Math.max(0, r.nextTurn - 1),
           summary: summaries.get(r.id)?.body ?? null,
-          created: r.createdAt,
+          created: sqliteTime(r.createdAt),
         }));
       },
     });
 
     rpc("getRun", {
       description:
-        "Full detail of a run: status, model, loops, per-turn usage and totals, its log, and the latest prompt and update.",
+        "Full detail of a run: status, model, temperature, persona, context limit, usage totals, each turn's reasoning and content, its history (prompts and commands), the latest prompt and update; also loops and per-turn usage.",
       params: { run: runParam },
       handler: (params: { run: string }, call) => {
         const run = runForCall(core.runs, call, params.run);
         const turns = core.turns.list(run.id);
         const loops = core.loops.list(run.id);
-        const telemetry = turns.reduce(
-          (t, x) => ({
-            prompt_tokens: t.prompt_tokens + (x.promptTokens ?? 0),
-            completion_tokens: t.completion_tokens + (x.completionTokens ?? 0),
-            total_tokens: t.total_tokens + (x.promptTokens ?? 0) + (x.completionTokens ?? 0),
-            cost: t.cost + (x.cost ?? 0),
-          }),
-          { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0 },
-        );
-        const history = core.store.get({ runId: run.id, scheme: "log", order: "id" });
+        const attrs = run.attributes;
+        const pending = core.store.get({ runId: run.id, state: "proposed", includeBody: false });
         return {
           run: run.alias,
-          turn: run.nextTurn - 1,
-          status: run.status,
+          turn: Math.max(0, run.nextTurn - 1),
+          status: wireRunStatus(run.status),
           model: run.model,
+          temperature: typeof attrs.temperature === "number" ? attrs.temperature : null,
+          persona: typeof attrs.persona === "string" ? attrs.persona : null,
+          context_limit: typeof attrs.contextLimit === "number" ? attrs.contextLimit : null,
+          context: {
+            telemetry: runTotals(core, run),
+            ...turnTexts(core, run),
+            history: historyOf(core, run),
+          },
+          last_user_prompt: loops.filter((l) => l.prompt).at(-1)?.prompt ?? null,
+          last_summary: latestUpdate(core, run)?.body ?? null,
+          // rummy additions: proposals waiting (the run shows 102 while they do), and the records behind it.
+          pending: pending.length,
           attributes: run.attributes,
           loops: loops.map((l) => ({
             sequence: l.sequence,
@@ -515,34 +558,25 @@ export default definePlugin({
             completion_tokens: t.completionTokens,
             cost: t.cost,
           })),
-          context: {
-            telemetry,
-            history: history.map((h) => ({
-              path: h.path,
-              status: h.status,
-              state: h.state,
-              body: h.body,
-              attributes: h.attributes,
-              turn: h.turn,
-            })),
-          },
-          last_user_prompt: loops.at(-1)?.prompt ?? null,
-          last_summary: latestUpdate(core, run)?.body ?? null,
         };
       },
     });
 
     // --- Notifications ---
     const notifications: [string, string, ParamsSchema][] = [
-      ["run/state", "A run's status changed: { run, status, turn, reason }.", {}],
+      [
+        "run/state",
+        "A run's full state: { run, turn, status, summary?, history[], unknowns[], telemetry, reason } — after each dispatched command (102), each turn that continues, and when the run ends.",
+        {},
+      ],
       [
         "run/progress",
-        "A turn's phase, and model text as it streams: { run, turn, phase, content?, reasoning? }.",
+        "Transient activity: { run, turn, status: thinking | processing | retrying, phase, content?, reasoning? } (content/reasoning: model text as it streams).",
         {},
       ],
       [
         "run/proposal",
-        "Proposals wait for a client: { run, proposed: [{ path, action, attributes, body }] }. Resolve with set { run, path, state }.",
+        "Proposals wait for a client: { run, proposed: [{ path, body, attributes (JSON string), turn, action }] }. Resolve with set { run, path, state }.",
         {},
       ],
       [
@@ -550,10 +584,10 @@ export default definePlugin({
         "Pulse: entries of the run changed; reconcile with getEntries { run, since }.",
         {},
       ],
-      ["ui/render", "Streaming output for display: { run, turn, text }.", {}],
+      ["ui/render", "Streaming output for display: { text, append, run, turn }.", {}],
       [
         "ui/notify",
-        "A short message for the user: { run?, level: info | warn | error, text } — a proposal waiting for a decision, a run that ended with an error.",
+        "A short message for the user: { text, level: info | warn | error, run? } — a proposal waiting for a decision, a run that ended with an error.",
         {},
       ],
     ];
@@ -603,7 +637,14 @@ export default definePlugin({
               result.status,
               `<${name}> failed (${result.outcome ?? result.status})`,
             );
-          return { ok: true, path: result.path, status: result.status, state: result.state };
+          // 2.0.1 answers { status: "ok" }; where the command was logged and how it stands ride along.
+          return {
+            status: "ok",
+            ok: true,
+            path: result.path,
+            code: result.status,
+            state: result.state,
+          };
         },
       };
     });
@@ -659,15 +700,25 @@ async function dispatchSet(
   }
   // A state change on a proposed entry is a resolution: the engine runs its side effects.
   if (params.state !== undefined && !params.append) {
-    const current = core.store.getOne({ runId: run.id }, params.path);
-    if (current?.state === "proposed" && params.state !== "proposed") {
+    const current = pendingProposal(core, run, params.path);
+    if (current && params.state !== "proposed") {
       const decision = params.state === "resolved" ? "accept" : "reject";
-      const result = await core.engine.resolve(run.id, params.path, {
+      const result = await core.engine.resolve(run.id, current.path, {
         decision,
         ...(params.body !== undefined ? { body: params.body } : {}),
         ...(params.attributes !== undefined ? { attributes: params.attributes } : {}),
       });
-      return outcome(result);
+      if (!result.ok)
+        throw new RummyError(result.status, result.error ?? `failed with status ${result.status}`);
+      // 2.0.1 answers with the run and its status; the proposal's own fate rides along.
+      const after = core.runs.get(run.id) ?? run;
+      return {
+        run: run.alias,
+        status: wireRunStatus(after.status),
+        ok: true,
+        state: result.state ?? null,
+        outcome: result.outcome ?? null,
+      };
     }
   }
   return outcome(
@@ -766,8 +817,31 @@ function yoloAllowed(raw: string | undefined): boolean {
 
 function projectOf(call: RpcCallContext): number {
   const id = call.session.projectId;
-  if (id === null) throw new RummyError(400, "call rummy/hello first");
+  // 2.0.1's text, which clients match on.
+  if (id === null) throw new RummyError(400, "Project not initialized.");
   return id;
+}
+
+/**
+ * The pending proposal a client names: its log path (ours,
+ * `log://turn_N/set/<slug>`), or 2.0.1's `set://turn_N/<file>` / `set://<file>`
+ * for a file edit, matched by file (and turn when given).
+ */
+function pendingProposal(core: RummyCore, run: RunRecord, path: string): Entry | undefined {
+  const entry = core.store.getOne({ runId: run.id }, path);
+  if (entry) return entry.state === "proposed" ? entry : undefined;
+  const m = /^set:\/\/(?:turn_(\d+)\/)?(.+)$/.exec(path);
+  if (!m) return undefined;
+  const turn = m[1] === undefined ? undefined : Number(m[1]);
+  const file = m[2]!.replace(/^\.\//, "");
+  return core.store
+    .get({ runId: run.id, state: "proposed", scheme: "log", order: "id", includeBody: false })
+    .find(
+      (e) =>
+        e.attributes.action === "set" &&
+        e.attributes.path === file &&
+        (turn === undefined || e.turn === turn),
+    );
 }
 
 /** Promotes one entry, adding it to the run's view when the project has it but the run does not yet. */
@@ -796,31 +870,9 @@ function outcome(result: WriteResult): Record<string, unknown> {
   };
 }
 
-function entryRow(e: Entry, withBody: boolean): Record<string, unknown> {
-  return {
-    id: e.id,
-    path: e.path,
-    scheme: e.scheme,
-    state: e.state,
-    status: e.status,
-    outcome: e.outcome,
-    visibility: e.visibility,
-    turn: e.turn,
-    tokens: e.tokens,
-    attributes: e.attributes,
-    ...(withBody ? { body: e.body } : {}),
-  };
-}
-
 function page<T>(items: T[], params: { limit?: number; offset?: number }): T[] {
   const offset = params.offset ?? 0;
   return items.slice(offset, params.limit === undefined ? undefined : offset + params.limit);
-}
-
-const UPDATE_PATTERN = "log://*/update/*";
-
-function latestUpdate(core: RummyCore, run: RunRecord): Entry | undefined {
-  return core.store.get({ runId: run.id, pattern: UPDATE_PATTERN, order: "id" }).at(-1);
 }
 
 function normalizePattern(pattern: string): string {
@@ -853,11 +905,9 @@ function seedModels(ctx: PluginContext): void {
 function forwardEngineEvents(ctx: PluginContext): void {
   const core = ctx.core;
   ctx.on<RunStateEvent>(ENGINE_EVENTS.runState, (e) => {
-    core.rpc.notify(
-      "run/state",
-      { run: e.alias, status: e.status, turn: e.turn, reason: e.reason },
-      { projectId: e.projectId },
-    );
+    const run = core.runs.get(e.runId);
+    if (!run) return;
+    core.rpc.notify("run/state", runStateSnapshot(core, run, e), { projectId: e.projectId });
     // A run that ended badly is worth a toast; the state above is for bookkeeping.
     if (e.status >= 400)
       core.rpc.notify(
@@ -876,6 +926,8 @@ function forwardEngineEvents(ctx: PluginContext): void {
       {
         run: e.alias,
         turn: e.turn,
+        // 2.0.1's coarse status: the model is working on it, or its commands are being carried out.
+        status: e.phase === "dispatching" || e.phase === "done" ? "processing" : "thinking",
         phase: e.phase,
         ...(e.content ? { content: e.content } : {}),
         ...(e.reasoning ? { reasoning: e.reasoning } : {}),
@@ -885,7 +937,7 @@ function forwardEngineEvents(ctx: PluginContext): void {
     if (e.content)
       core.rpc.notify(
         "ui/render",
-        { run: e.alias, turn: e.turn, text: e.content },
+        { text: e.content, append: true, run: e.alias, turn: e.turn },
         { projectId: e.projectId },
       );
   });
@@ -901,11 +953,7 @@ function forwardEngineEvents(ctx: PluginContext): void {
     );
     core.rpc.notify(
       "run/proposal",
-      {
-        run: e.alias,
-        turn: e.turn,
-        proposed: [{ path: e.path, action: e.action, attributes: e.attributes, body: e.body }],
-      },
+      { run: e.alias, proposed: [proposalItem(e)] },
       { projectId: e.projectId },
     );
   });

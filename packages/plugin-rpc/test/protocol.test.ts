@@ -127,7 +127,11 @@ describe("handshake and discovery", () => {
       assert.ok(catalog.methods[m], `discover lists ${m}`);
       assert.equal(typeof catalog.methods[m].description, "string");
     }
-    assert.equal(catalog.methods.set.params.path.required, true);
+    // 2.0.1 describes params as strings; the schema form rides in paramsSchema.
+    assert.match(catalog.methods.set.params.path, /^string — /);
+    assert.match(catalog.methods.set.params.body, /^string\? — /);
+    assert.equal(catalog.methods.set.paramsSchema.path.required, true);
+    assert.deepEqual(await client.call("rpc/discover"), catalog, "rpc/discover is an alias");
     for (const n of [
       "run/state",
       "run/progress",
@@ -143,7 +147,7 @@ describe("handshake and discovery", () => {
   test("methods that need a project refuse a connection that has not said hello", async () => {
     const fresh = await RummyClient.connect(server.url, { token: serverToken(core)! });
     try {
-      await rejects(fresh.call("getRuns"), -32001, /rummy\/hello/);
+      await rejects(fresh.call("getRuns"), -32001, /^Project not initialized\.$/);
       assert.ok(Array.isArray(await fresh.call("getModels")), "models need no project");
     } finally {
       await fresh.close();
@@ -176,11 +180,13 @@ describe("primitives", () => {
     assert.equal(row.body, undefined, "bodies only with withBody");
     await client.call("cp", { run: "prims", from: "known://db", to: "known://db-copy" });
     await client.call("mv", { run: "prims", from: "known://db-copy", to: "known://database" });
-    const paths = (await client.call<any[]>("getEntries", { run: "prims" })).map((e) => e.path);
+    const paths = (await client.call<any[]>("getEntries", { run: "prims", pattern: "*" })).map(
+      (e) => e.path,
+    );
     assert.deepEqual(paths.sort(), ["known://database", "known://db"]);
     const removed = await client.call<{ count: number }>("rm", { run: "prims", path: "known://*" });
     assert.equal(removed.count, 2);
-    assert.deepEqual(await client.call("getEntries", { run: "prims" }), []);
+    assert.deepEqual(await client.call("getEntries", { run: "prims", pattern: "*" }), []);
   });
 
   test("append streams into a body; pattern sets change views in bulk", async () => {
@@ -197,7 +203,11 @@ describe("primitives", () => {
       bodyFilter: "abc",
     });
     assert.equal(res.count, 1);
-    const rows = await client.call<any[]>("getEntries", { run: "bulk", withBody: true });
+    const rows = await client.call<any[]>("getEntries", {
+      run: "bulk",
+      pattern: "*",
+      withBody: true,
+    });
     const stream = rows.find((r) => r.path === "known://stream");
     assert.equal(stream.body, "abc");
     assert.equal(stream.state, "streaming");
@@ -212,14 +222,14 @@ describe("primitives", () => {
       -32000,
       /may not write/,
     );
-    assert.deepEqual(await client.call("getEntries", { run: "perm" }), []);
+    assert.deepEqual(await client.call("getEntries", { run: "perm", pattern: "*" }), []);
   });
 
   test("unknown runs, bad params and unknown schemes get clear errors", async () => {
     await rejects(
       client.call("set", { run: "ghost", path: "known://x", body: "b" }),
       -32000,
-      /run not found: ghost/,
+      /^Run 'ghost' not found\.$/,
     );
     await rejects(client.call("set", { run: "ghost" }), -32602, /path is required/);
     await rejects(
@@ -293,9 +303,10 @@ describe("models, constraints, queries", () => {
     const run = newRun("query");
     for (const n of [1, 2, 3])
       await client.call("set", { run: "query", path: `known://q${n}`, body: `body ${n}` });
-    const all = await client.call<any[]>("getEntries", { run: "query" });
+    const all = await client.call<any[]>("getEntries", { run: "query", pattern: "*" });
     const after1 = await client.call<any[]>("getEntries", {
       run: "query",
+      pattern: "*",
       since: all[0].id,
       limit: 1,
     });
@@ -304,9 +315,9 @@ describe("models, constraints, queries", () => {
       ["known://q2"],
     );
     assert.deepEqual(
-      (await client.call<any[]>("getEntries", { run: "query", bodyFilter: "body 3" })).map(
-        (e) => e.path,
-      ),
+      (
+        await client.call<any[]>("getEntries", { run: "query", pattern: "*", bodyFilter: "body 3" })
+      ).map((e) => e.path),
       ["known://q3"],
     );
     const loop = core.loops.enqueue({ runId: run.id, mode: "ask", prompt: "what is here?" });
@@ -323,7 +334,7 @@ describe("models, constraints, queries", () => {
       total_tokens: 150,
       cost: 0.002,
     });
-    await rejects(client.call("getRun", { run: "nope" }), -32000, /run not found/);
+    await rejects(client.call("getRun", { run: "nope" }), -32000, /^Run 'nope' not found\.$/);
   });
 });
 
@@ -362,13 +373,14 @@ describe("notifications", () => {
   });
 
   test("engine events become run/state, run/progress, ui/render and run/proposal for the run's project", async () => {
-    const state = client.waitFor("run/state");
+    const run = newRun("r1");
+    const state = client.waitFor("run/state", (p) => p.run === "r1");
     const progress = client.waitFor("run/progress");
     const render = client.waitFor("ui/render");
     const proposal = client.waitFor("run/proposal");
     await core.hooks.emit("run.state", {
       projectId,
-      runId: 1,
+      runId: run.id,
       alias: "r1",
       status: 102,
       loopId: 1,
@@ -377,7 +389,7 @@ describe("notifications", () => {
     });
     await core.hooks.emit("run.progress", {
       projectId,
-      runId: 1,
+      runId: run.id,
       alias: "r1",
       loopId: 1,
       turn: 1,
@@ -386,7 +398,7 @@ describe("notifications", () => {
     });
     await core.hooks.emit("run.proposal", {
       projectId,
-      runId: 1,
+      runId: run.id,
       alias: "r1",
       loopId: 1,
       turn: 1,
@@ -395,14 +407,32 @@ describe("notifications", () => {
       attributes: { command: "ls" },
       body: "",
     });
-    assert.deepEqual(await state, { run: "r1", status: 102, turn: 1, reason: null });
-    assert.deepEqual(await progress, { run: "r1", turn: 1, phase: "streaming", content: "Hel" });
-    assert.deepEqual(await render, { run: "r1", turn: 1, text: "Hel" });
-    assert.deepEqual(await proposal, {
+    const snapshot = await state;
+    assert.equal(snapshot.run, "r1");
+    assert.equal(snapshot.status, 102);
+    assert.equal(snapshot.turn, 1);
+    assert.equal(snapshot.reason, null);
+    assert.deepEqual(snapshot.history, []);
+    assert.deepEqual(snapshot.unknowns, []);
+    assert.equal(snapshot.telemetry?.prompt_tokens, 0);
+    assert.deepEqual(await progress, {
       run: "r1",
       turn: 1,
+      status: "thinking",
+      phase: "streaming",
+      content: "Hel",
+    });
+    assert.deepEqual(await render, { text: "Hel", append: true, run: "r1", turn: 1 });
+    assert.deepEqual(await proposal, {
+      run: "r1",
       proposed: [
-        { path: "log://turn_1/sh/ls", action: "sh", attributes: { command: "ls" }, body: "" },
+        {
+          path: "log://turn_1/sh/ls",
+          body: "",
+          attributes: JSON.stringify({ command: "ls" }),
+          turn: 1,
+          action: "sh",
+        },
       ],
     });
   });

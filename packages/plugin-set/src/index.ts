@@ -12,7 +12,7 @@ import {
 } from "@rummy/core";
 import { atomicWrite, confine, isReadonly } from "@rummy/plugin-file";
 import { createTwoFilesPatch } from "diff";
-import { applyEdit, parseEdit } from "@rummy/plugin-hedberg";
+import { applyEdit, type ParsedEdit, parseEdit } from "@rummy/plugin-hedberg";
 
 const VISIBILITY = new Set(["visible", "summarized", "archived"]);
 
@@ -65,7 +65,7 @@ export default definePlugin({
           );
         }
         const after = applyEdit(before, edit);
-        const diff = createTwoFilesPatch(
+        const patch = createTwoFilesPatch(
           `a/${relativePath}`,
           `b/${relativePath}`,
           before,
@@ -74,18 +74,25 @@ export default definePlugin({
           "",
           { context: 3 },
         );
+        // 2.0.1's names: the file, a unified diff (`patch`) and SEARCH/REPLACE blocks (`merge`).
         turn.store.set({
           runId: turn.runId,
           path: call.resultPath,
           body: after,
           state: "proposed",
-          attributes: { path: relativePath, diff, created: !exists },
+          attributes: {
+            path: relativePath,
+            file: relativePath,
+            patch,
+            merge: mergeBlocks(edit, after),
+            created: !exists,
+          },
           writer: "plugin",
         });
       },
     });
     ctx.on<ProposalEvent>(ENGINE_EVENTS.proposalAccepted, (event) => {
-      if (event.action !== "set" || typeof event.attributes.diff !== "string") return;
+      if (event.action !== "set" || typeof event.attributes.patch !== "string") return;
       const relativePath = String(event.attributes.path);
       const root = core.projects.get(event.projectId)?.root;
       if (!root) throw new RummyError(400, "the project has no root");
@@ -108,6 +115,20 @@ export default definePlugin({
         turn: event.turn,
         writer: "plugin",
       });
+      // A file the model wrote stays in play (2.0.1 adds an "active" constraint); a rule already set stands.
+      const constrained = core.fileConstraints
+        .list(event.projectId)
+        .some((c) => c.pattern === relativePath);
+      if (!constrained) core.fileConstraints.set(event.projectId, relativePath, "active");
     });
   },
 });
+
+/** The edit as SEARCH/REPLACE blocks (2.0.1's `merge`); a whole-file write has an empty SEARCH. */
+function mergeBlocks(edit: ParsedEdit, after: string): string {
+  const block = (search: string, replace: string) =>
+    `<<<<<<< SEARCH\n${search}${search ? "\n" : ""}=======\n${replace}\n>>>>>>> REPLACE`;
+  if (edit.replacements?.length)
+    return edit.replacements.map((r) => block(r.search, r.replace)).join("\n");
+  return block("", edit.content ?? after);
+}

@@ -52,7 +52,7 @@ export default definePlugin({
           turn: 0,
           attributes: { name: params.name, source: file },
         });
-        return { status: "ok", path: `skill://${params.name}` };
+        return { status: "ok", skill: params.name, path: `skill://${params.name}` };
       },
     });
     ctx.registerRpc("skill/remove", {
@@ -67,13 +67,15 @@ export default definePlugin({
       },
     });
     ctx.registerRpc("getSkills", {
-      description: "Skills attached to a run: [{ name, path }].",
+      description: "Skills attached to a run: [{ name, status, path }].",
       params: runParam,
       handler: (params: { run: string }, call) => {
         const run = runForCall(core.runs, call, params.run);
-        return core.store
-          .get({ runId: run.id, scheme: "skill", includeBody: false })
-          .map((e) => ({ name: e.path.slice("skill://".length), path: e.path }));
+        return core.store.get({ runId: run.id, scheme: "skill", includeBody: false }).map((e) => ({
+          name: e.path.slice("skill://".length),
+          status: e.status ?? 200,
+          path: e.path,
+        }));
       },
     });
     ctx.registerRpc("listSkills", {

@@ -63,15 +63,17 @@ export default definePlugin({
             .get({ runId: t.runId, visibility: "archived", order: "id", includeBody: false })
             .filter((e) => ctx.core.schemes.get(e.scheme)?.category !== "audit")
         : [];
-      const body = [
-        "## system",
-        t.system,
-        "## user",
-        t.user,
-        ...(t.reasoning ? ["## reasoning", t.reasoning] : []),
-        "## assistant",
-        t.content,
-      ].join("\n\n");
+      // Offsets of the reasoning and the answer in the body, so readers (getRun) cut them exactly.
+      let body = `## system\n\n${t.system}\n\n## user\n\n${t.user}`;
+      let reasoning: [number, number] | null = null;
+      if (t.reasoning) {
+        body += "\n\n## reasoning\n\n";
+        reasoning = [body.length, body.length + t.reasoning.length];
+        body += t.reasoning;
+      }
+      body += "\n\n## assistant\n\n";
+      const content: [number, number] = [body.length, body.length + t.content.length];
+      body += t.content;
       ctx.store.set({
         runId: t.runId,
         path: `audit://turn_${t.turn}`,
@@ -85,6 +87,7 @@ export default definePlugin({
           completionTokens: t.usage?.completionTokens ?? null,
           cost: t.cost,
           ...(t.context ? { context: contextOf(t, archived) } : {}),
+          sections: { reasoning, content },
         },
         writer: "plugin",
       });

@@ -49,7 +49,7 @@ export interface ServerOptions {
   readonly core: RummyCore;
   /** Default `RUMMY_HOST` or 127.0.0.1. */
   readonly host?: string;
-  /** Default `RUMMY_PORT` or 3044; 0 picks a free port. */
+  /** Default `RUMMY_PORT`, else `PORT` (2.0.1's name), else 3044; 0 picks a free port. */
   readonly port?: number;
   /**
    * Shared secret clients present (`Authorization: Bearer …`, `?token=`, or `token` in
@@ -97,7 +97,12 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   const { core } = options;
   const env = core.env;
   const host = options.host ?? env.RUMMY_HOST ?? "127.0.0.1";
-  const port = options.port ?? numberFrom(env.RUMMY_PORT, "RUMMY_PORT", 3044);
+  // RUMMY_PORT wins over 2.0.1's PORT: hosting platforms set PORT for other services too.
+  const port =
+    options.port ??
+    (env.RUMMY_PORT?.trim()
+      ? numberFrom(env.RUMMY_PORT, "RUMMY_PORT", 3044)
+      : numberFrom(env.PORT, "PORT", 3044));
   const fromHome = options.token === undefined ? resolveToken(core.home, env) : null;
   let token = options.token !== undefined ? options.token : fromHome!.token;
   // A token from RUMMY_HOME/token is re-read per connection, so `rummy token --rotate` locks out the old one.
@@ -339,7 +344,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         createJSONRPCErrorResponse(
           id,
           JSONRPCErrorCode.MethodNotFound,
-          `Method not found: ${name}`,
+          `Method '${name}' not found.`,
         ),
       );
     if ((method.requiresInit ?? true) && !conn.session.initialized) {
@@ -347,7 +352,9 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         createJSONRPCErrorResponse(
           id,
           RPC_ERRORS.notInitialized,
-          `${name} needs a project: call rummy/hello first`,
+          // 2.0.1's text (clients match on it); the hint rides in data.
+          "Project not initialized.",
+          { hint: `${name} needs a project: call rummy/hello first` },
         ),
       );
     }
@@ -389,7 +396,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => {
                 controller.abort(new Error("timed out"));
-                reject(new CallTimeout(callTimeoutMs));
+                reject(new CallTimeout(method.name, callTimeoutMs));
               }, callTimeoutMs);
             }),
           ]);
@@ -536,8 +543,9 @@ function pathOf(url: string | undefined): string {
 }
 
 class CallTimeout extends Error {
-  constructor(ms: number) {
-    super(`the call did not finish within ${ms} ms`);
+  constructor(method: string, ms: number) {
+    // 2.0.1's text.
+    super(`RPC '${method}' timed out after ${ms}ms.`);
     this.name = "CallTimeout";
   }
 }

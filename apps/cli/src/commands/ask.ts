@@ -1,5 +1,10 @@
 import { createInterface } from "node:readline";
-import { RpcCallError, RummyClient } from "@rummy/client";
+import {
+  type ProposalItem,
+  RpcCallError,
+  RummyClient,
+  type RunProposalParams,
+} from "@rummy/client";
 import { errorMessage, type PluginDefinition } from "@rummy/core";
 import { runCommand, scrubbedEnv } from "@rummy/plugin-yolo";
 import { RPC_ERRORS, resolveToken, startServer } from "@rummy/server";
@@ -33,11 +38,23 @@ export interface PromptOptions {
   readonly runAccepted?: boolean;
 }
 
+/** A `run/proposal` item with its attributes decoded (the wire sends them as a JSON string). */
 interface Proposal {
   readonly path: string;
   readonly action: string;
   readonly attributes: Record<string, unknown>;
   readonly body: string;
+}
+
+function decodeProposal(item: ProposalItem): Proposal {
+  let attributes: Record<string, unknown> = {};
+  try {
+    attributes = JSON.parse(item.attributes) as Record<string, unknown>;
+  } catch {
+    // The schema promises a JSON object; a server that breaks it still gets its proposal shown.
+  }
+  const action = item.action ?? String(attributes.action ?? "");
+  return { path: item.path, action, attributes, body: item.body };
 }
 
 const TERMINAL = new Set([200, 204, 413, 422, 499, 500]);
@@ -263,10 +280,10 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
 
     // Proposals are handled one at a time, in arrival order.
     let queue = Promise.resolve();
-    client.on("run/proposal", (p: { run: string; proposed: Proposal[] }) => {
+    client.on("run/proposal", (p: RunProposalParams) => {
       if (p.run !== alias) return;
       queue = queue.then(async () => {
-        for (const proposal of p.proposed) {
+        for (const proposal of p.proposed.map(decodeProposal)) {
           if (finished || interrupted || stoppedByRejection) return;
           await decide(proposal);
         }
@@ -470,8 +487,8 @@ async function runLocally(
 
 /** What a proposal needs shown beyond its action line: a diff, a question, a preview. */
 function describe(p: Proposal, style: ReturnType<typeof styleFor>): string {
-  if (typeof p.attributes.diff === "string")
-    return p.attributes.diff
+  if (typeof p.attributes.patch === "string")
+    return p.attributes.patch
       .replace(/\n$/, "")
       .split("\n")
       .map((line) =>

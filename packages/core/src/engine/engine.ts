@@ -612,7 +612,12 @@ export class AgentEngine implements Engine {
           }
         : {}),
       ...(result.cost !== null ? { cost: result.cost } : {}),
-      usage: { ...(result.usage ?? {}), finishReason: result.finishReason, model: result.model },
+      usage: {
+        ...(result.usage ?? {}),
+        finishReason: result.finishReason,
+        model: result.model,
+        contextSize: contextLength,
+      },
     });
     await this.#emit("turn.response", {
       ...base,
@@ -714,6 +719,9 @@ export class AgentEngine implements Engine {
       strikes,
     });
 
+    // A turn that continues is a snapshot too; a final verdict is announced when the loop closes.
+    if (verdict.continue)
+      await this.#emit(ENGINE_EVENTS.runState, { ...base, status: 102, reason: null });
     this.#demoteTurn(run, turnNo, ceiling);
     core.turns.record(turnRecord.id, {
       status: verdict.continue ? (verdict.status === 409 ? 409 : 102) : verdict.status,
@@ -946,6 +954,16 @@ export class AgentEngine implements Engine {
         failures++;
         aborted = true;
       }
+      // Each dispatched command is a state snapshot for clients (2.0.1 sends one per command).
+      await this.#emit(ENGINE_EVENTS.runState, {
+        projectId: run.projectId,
+        runId: run.id,
+        alias: run.alias,
+        status: 102,
+        loopId: loop.id,
+        turn,
+        reason: null,
+      });
     }
     return { failures };
   }
