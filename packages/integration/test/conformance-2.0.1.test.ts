@@ -15,7 +15,7 @@ import askUser from "@rummy/plugin-ask-user";
 import file from "@rummy/plugin-file";
 import get from "@rummy/plugin-get";
 import set from "@rummy/plugin-set";
-import { type RummyServer, startServer } from "@rummy/server";
+import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import WebSocket from "ws";
 import type { z } from "zod";
 import { type Rig, rig, SHELL_PLUGINS } from "../src/index.js";
@@ -53,8 +53,9 @@ class WireSession {
     socket.on("message", (data) => this.#receive(JSON.parse(data.toString()) as Frame));
   }
 
-  static async open(url: string): Promise<WireSession> {
-    const socket = new WebSocket(url);
+  static async open(url: string, token: string): Promise<WireSession> {
+    // A 2.0.1 client adds the server's token to its connection; the wire itself is unchanged.
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
     await new Promise((res, rej) => socket.once("open", res).once("error", rej));
     return new WireSession(socket);
   }
@@ -158,7 +159,7 @@ before(async () => {
   mkdirSync(join(r.home, "skills"), { recursive: true });
   writeFileSync(join(r.home, "skills", "testing.md"), "# Testing\nRun the tests.");
   server = await startServer({ core: r.core, port: 0 });
-  session = await WireSession.open(server.url);
+  session = await WireSession.open(server.url, serverToken(r.core)!);
 });
 
 after(async () => {

@@ -78,7 +78,7 @@ const terminal = (alias: string) =>
 const proposal = (alias: string) =>
   client.waitFor<{
     run: string;
-    proposed: { path: string; action: string; attributes: Record<string, unknown> }[];
+    proposed: { path: string; action: string; attributes: string }[];
   }>("run/proposal", (p) => p.run === alias, 60_000);
 const start = (alias: string, mode: "ask" | "act", extra: Record<string, unknown> = {}) =>
   client.call("set", {
@@ -147,9 +147,11 @@ describe("the filesystem server through a whole run over the wire", () => {
       proposed: [p],
     } = await proposed;
     assert.equal(p!.action, "mcp");
-    assert.equal(p!.attributes.server, "fs");
-    assert.equal(p!.attributes.tool, "write_file");
-    assert.equal(p!.attributes.readOnly, false);
+    // 2.0.1's wire sends a proposal's attributes as a JSON string.
+    const attributes = JSON.parse(p!.attributes) as Record<string, unknown>;
+    assert.equal(attributes.server, "fs");
+    assert.equal(attributes.tool, "write_file");
+    assert.equal(attributes.readOnly, false);
     assert.throws(() => readFileSync(target), /ENOENT/, "nothing is written before approval");
     // The read-only call already ran, before the proposal.
     const [read] = await entries("fsrun", "mcp://fs/read_text_file/*");

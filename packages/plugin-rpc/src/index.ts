@@ -926,8 +926,14 @@ function forwardEngineEvents(ctx: PluginContext): void {
       {
         run: e.alias,
         turn: e.turn,
-        // 2.0.1's coarse status: the model is working on it, or its commands are being carried out.
-        status: e.phase === "dispatching" || e.phase === "done" ? "processing" : "thinking",
+        // 2.0.1's coarse status: the model is working on it, a provider call is being retried,
+        // or its commands are being carried out.
+        status:
+          e.phase === "retrying"
+            ? "retrying"
+            : e.phase === "dispatching" || e.phase === "done"
+              ? "processing"
+              : "thinking",
         phase: e.phase,
         ...(e.content ? { content: e.content } : {}),
         ...(e.reasoning ? { reasoning: e.reasoning } : {}),

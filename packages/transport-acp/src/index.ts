@@ -346,7 +346,7 @@ export class AcpAgent {
       async (event) => {
         const session = this.#byRun.get(event.runId);
         if (!session?.capabilities.fs?.writeTextFile) return;
-        if (event.action !== "set" || typeof event.attributes.diff !== "string") return;
+        if (event.action !== "set" || typeof event.attributes.patch !== "string") return;
         const path = String(event.attributes.path);
         try {
           await session.client.request("fs/write_text_file", {
@@ -441,7 +441,7 @@ export class AcpAgent {
   #content(session: Session, entry: Entry, action: string): ToolCallContent[] {
     if (
       action === "set" &&
-      typeof entry.attributes.diff === "string" &&
+      typeof entry.attributes.patch === "string" &&
       entry.state === "proposed"
     ) {
       const path = absolute(session.cwd, String(entry.attributes.path));
