@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { dirname, relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { relative } from "node:path";
 import {
   definePlugin,
   ENGINE_EVENTS,
@@ -10,7 +10,7 @@ import {
   RummyError,
   type Visibility,
 } from "@rummy/core";
-import { atomicWrite, confine, isReadonly } from "@rummy/plugin-file";
+import { confine, isReadonly, writeInside } from "@rummy/plugin-file";
 import { createTwoFilesPatch } from "diff";
 import { applyEdit, parseEdit } from "@rummy/plugin-hedberg";
 
@@ -90,11 +90,10 @@ export default definePlugin({
       const root = core.projects.get(event.projectId)?.root;
       if (!root) throw new RummyError(400, "the project has no root");
       // Checked again at acceptance: constraints or links may have changed since the proposal.
-      const absolute = confine(root, relativePath);
+      confine(root, relativePath);
       if (isReadonly(core, event.projectId, relativePath))
         throw new RummyError(403, `${relativePath} is readonly`);
-      mkdirSync(dirname(absolute), { recursive: true });
-      atomicWrite(absolute, event.body);
+      writeInside(root, relativePath, event.body);
       core.store.set({
         projectId: event.projectId,
         path: relativePath,
