@@ -32,7 +32,7 @@ before(async () => {
   r = await rig({}, [asker]);
   server = await startServer({ core: r.core, port: 0 });
   client = await RummyClient.connect(server.url);
-  await client.hello("it", r.home);
+  await client.hello("it", r.root);
 });
 after(async () => {
   await client.close();
@@ -156,7 +156,7 @@ describe("run lifecycle over the wire", () => {
 
   test("pending proposals survive the client vanishing; another client resolves them", async () => {
     const other = await RummyClient.connect(server.url);
-    await other.hello("it", r.home);
+    await other.hello("it", r.root);
     r.llm.enqueue(
       { content: `<ask_user>Proceed?</ask_user>\n<update status="102">waiting</update>` },
       { content: `<update status="200">proceeded</update>` },
@@ -312,7 +312,7 @@ describe("load", () => {
       Array.from({ length: 50 }, () => RummyClient.connect(server.url)),
     );
     try {
-      await Promise.all(clients.map((c) => c.hello("it", r.home)));
+      await Promise.all(clients.map((c) => c.hello("it", r.root)));
       const results = await Promise.all(
         clients.map(async (c, i) => {
           const alias = `load_${i}`;

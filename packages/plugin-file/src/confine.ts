@@ -189,7 +189,7 @@ export function atomicWrite(path: string, content: string | Buffer): void {
       0o644,
     );
     try {
-      writeSync(fd, content);
+      writeSync(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

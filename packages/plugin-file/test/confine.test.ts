@@ -174,7 +174,11 @@ test("symlinks that stay inside are followed, dangling or not; rm and mv act on 
   moveInside(root, "inside-dangling", "moved-link");
   assert.ok(lstatSync(join(root, "moved-link")).isSymbolicLink());
   removeInside(root, "moved-link");
-  assert.equal(existsSync(join(root, "src", "fresh.txt")), true, "rm removed the link, not the file");
+  assert.equal(
+    existsSync(join(root, "src", "fresh.txt")),
+    true,
+    "rm removed the link, not the file",
+  );
   symlinkSync("loop-b", join(root, "loop-a"));
   symlinkSync("loop-a", join(root, "loop-b"));
   assert.throws(() => realTarget(root, "loop-a/x"), /too many symlinks/);
@@ -198,7 +202,11 @@ test("a hard link to an outside file is replaced by writes, never written throug
     assert.equal(readFileSync(outsideFile, "utf8"), "outside original", `${label} left it alone`);
   }
   assert.equal(readFileSync(join(root, "hard-set.txt"), "utf8"), "overwritten");
-  assert.equal(lstatSync(outsideFile).nlink, 1, "every link in the project was replaced or removed");
+  assert.equal(
+    lstatSync(outsideFile).nlink,
+    1,
+    "every link in the project was replaced or removed",
+  );
 });
 
 test("property: writes with dangling links, hard links and parents swapped for symlinks between check and write never touch the outside", () => {
