@@ -209,7 +209,7 @@ test("a hard link to an outside file is replaced by writes, never written throug
   );
 });
 
-test("property: writes with dangling links, hard links and parents swapped for symlinks between check and write never touch the outside", () => {
+test("property: writes with dangling links, hard links and parents swapped for symlinks between check and write never touch the outside", (t) => {
   const work = join(root, "prop");
   const reset = () => {
     rmSync(work, { recursive: true, force: true });
@@ -291,6 +291,9 @@ test("property: writes with dangling links, hard links and parents swapped for s
     { numRuns: 600, seed: 19 },
   );
   rmSync(work, { recursive: true, force: true });
+  t.diagnostic(
+    `600 operations: ${written} written, ${refusedCount} refused, ${swapped} parents swapped`,
+  );
   assert.ok(written > 0 && refusedCount > 0 && swapped > 0, "writes, refusals and swaps happened");
 });
 
