@@ -299,6 +299,33 @@ describe("isolation through the real binary (issue 19)", { skip }, () => {
     assert.ok((await entries("cancel", "sh://*")).every((c) => c.state === "cancelled"));
   });
 
+  test("a project rooted at RUMMY_HOME itself: no commands run, its keys are not scanned nor writable", async () => {
+    const own = client;
+    client = await RummyClient.connect(server.url);
+    try {
+      await client.hello("in-home", home);
+      await scripted("in-home", "act", `<sh>cat .env; ls</sh>`);
+      const channels = await entries("in-home", "sh://*");
+      const stderr = channels.find((c) => c.path.endsWith("_2"))!;
+      assert.equal(stderr.outcome, "sandbox:503");
+      assert.match(stderr.body, /the project's root is RUMMY_HOME itself/);
+      assert.ok(!channels.some((c) => c.body.includes(FILE_KEY)));
+      const dotenv = readFileSync(join(home, ".env"), "utf8");
+      await scripted("in-home-set", "act", `<set path=".env">OPENAI_BASE_URL=http://evil</set>`);
+      const [log] = await entries("in-home-set", "log://turn_1/set/*");
+      assert.equal(log!.status, 403);
+      assert.equal(readFileSync(join(home, ".env"), "utf8"), dotenv);
+      const files = await client.call<{ path: string }[]>("getEntries", {
+        run: "in-home",
+        pattern: "*",
+      });
+      assert.ok(!files.some((f) => f.path === ".env" || f.path.startsWith("rummy.db")));
+    } finally {
+      await client.close();
+      client = own;
+    }
+  });
+
   test("after all of it, the database, its WAL and the server's logs hold neither key", async () => {
     const files = readdirSync(home).filter((f) => f.startsWith("rummy.db"));
     assert.ok(files.includes("rummy.db"));

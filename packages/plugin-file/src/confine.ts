@@ -211,3 +211,35 @@ function replaceWith(path: string, fill: (temp: string) => void): void {
     throw error;
   }
 }
+
+/** What rummy keeps in RUMMY_HOME that no project may read or write: its keys and its database. */
+const HOME_PRIVATE = /^(\.env.*|rummy\.db.*)$/;
+
+/**
+ * Whether a project-relative path is the server's own: inside RUMMY_HOME
+ * when the project contains it, or its `.env*` and `rummy.db*` when the
+ * project is RUMMY_HOME itself. The scan skips such paths (so keys never
+ * become entries the model sees) and the file tools refuse to write them.
+ */
+export function serverPrivate(home: string, root: string): (relativePath: string) => boolean {
+  let realHome: string;
+  let realRoot: string;
+  try {
+    realHome = realpathSync(home);
+    realRoot = realpathSync(root);
+  } catch {
+    return () => false;
+  }
+  const rel = relative(realRoot, realHome);
+  if (rel === "") return (path) => !path.includes("/") && HOME_PRIVATE.test(path);
+  if (rel.startsWith("..") || isAbsolute(rel)) return () => false;
+  const prefix = rel.split(sep).join("/");
+  return (path) => path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/** Refuses (403) a write to the server's own files; see `serverPrivate`. */
+export function refuseServerPrivate(home: string, root: string, requested: string): void {
+  const target = relative(realpathSync(root), realTarget(root, requested)).split(sep).join("/");
+  if (serverPrivate(home, root)(target))
+    throw forbidden(requested, "is the server's own (RUMMY_HOME: keys and database)");
+}

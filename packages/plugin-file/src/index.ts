@@ -7,7 +7,9 @@ export {
   copyInside,
   moveInside,
   realTarget,
+  refuseServerPrivate,
   removeInside,
+  serverPrivate,
   writeInside,
 } from "./confine.js";
 export {

@@ -10,7 +10,14 @@ import {
   type ToolCall,
   type ToolContext,
 } from "@rummy/core";
-import { confine, copyInside, moveInside, realTarget, removeInside } from "./confine.js";
+import {
+  confine,
+  copyInside,
+  moveInside,
+  realTarget,
+  refuseServerPrivate,
+  removeInside,
+} from "./confine.js";
 import { constraintMatcher } from "./scan.js";
 
 export type FileOperation = "rm" | "cp" | "mv";
@@ -24,6 +31,7 @@ export type OperationStep = readonly [from: string, to: string | null];
  * since constraints or links may change in between.
  */
 function checkStep(
+  home: string,
   root: string,
   readonly: (path: string) => boolean,
   op: FileOperation,
@@ -31,6 +39,8 @@ function checkStep(
 ): void {
   confine(root, from);
   if (to !== null) confine(root, to);
+  if (op !== "cp") refuseServerPrivate(home, root, from);
+  if (to !== null) refuseServerPrivate(home, root, to);
   if (op !== "cp" && readonly(from)) throw new RummyError(403, `${from} is readonly`);
   if (to !== null && readonly(to)) throw new RummyError(403, `${to} is readonly`);
 }
@@ -52,7 +62,7 @@ export function fileOperation(
   const readonly = readonlyIn(core, projectId);
   for (const step of steps) {
     const [from, to] = step;
-    checkStep(root, readonly, op, step);
+    checkStep(core.home, root, readonly, op, step);
     const source = realTarget(root, from, { followLast: op === "cp" });
     if (!lstatSync(source, { throwIfNoEntry: false }))
       throw new RummyError(404, `${from} does not exist`);
@@ -163,7 +173,7 @@ export function registerFileOperationTool(
       if (!turn.projectRoot)
         throw new RummyError(400, "this project has no root, so files cannot be changed");
       const readonly = readonlyIn(core, turn.projectId);
-      for (const step of steps) checkStep(turn.projectRoot, readonly, op, step);
+      for (const step of steps) checkStep(core.home, turn.projectRoot, readonly, op, step);
       turn.store.set({
         runId: turn.runId,
         path: call.resultPath,

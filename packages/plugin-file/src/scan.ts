@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Dirent, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { serverPrivate } from "./confine.js";
 import { join, relative, sep } from "node:path";
 import { type FileConstraint, globMatch, type RummyCore } from "@rummy/core";
 import ignore, { type Ignore } from "ignore";
@@ -59,11 +60,14 @@ export function scanProject(
 ): ScanResult {
   const constraintOf = constraintMatcher(core.fileConstraints.list(projectId));
   const found: string[] = [];
+  const isServerPrivate = serverPrivate(core.home, root);
   const skipped = (rel: string, layers: readonly IgnoreLayer[], directory: boolean) =>
+    isServerPrivate(rel) ||
     layers.some((layer) => {
       const below = layer.base === "" ? rel : rel.slice(layer.base.length + 1);
       return layer.rules.ignores(directory ? `${below}/` : below);
-    }) || constraintOf(rel)?.visibility === "ignore";
+    }) ||
+    constraintOf(rel)?.visibility === "ignore";
   const walk = (dir: string, inherited: readonly IgnoreLayer[]) => {
     if (found.length >= options.maxFiles) return;
     let dirents: Dirent[];

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createLogger, RummyCore } from "@rummy/core";
-import { scanProject } from "../src/index.js";
+import { refuseServerPrivate, scanProject } from "../src/index.js";
+
+const options = { maxFiles: 5000, maxFileBytes: 1_000_000 };
 
 test("files deleted while the project is scanned are skipped, never an error", async (t) => {
   const base = mkdtempSync(join(tmpdir(), "rummy-scan-churn-"));
@@ -39,6 +41,42 @@ test("files deleted while the project is scanned are skipped, never an error", a
   } finally {
     churn.kill("SIGKILL");
     await new Promise((res) => churn.once("close", res));
+    await core.close();
+    rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test("the server's own files are never scanned into entries: RUMMY_HOME inside the project, or its keys and database when it is the project", async () => {
+  const base = realpathSync(mkdtempSync(join(tmpdir(), "rummy-scan-home-")));
+  const root = join(base, "project");
+  const home = join(root, ".rummy");
+  mkdirSync(join(home, "skills"), { recursive: true });
+  writeFileSync(join(home, ".env"), "OPENAI_API_KEY=sk-scan-secret\n");
+  writeFileSync(join(home, "skills", "a.md"), "skill");
+  writeFileSync(join(root, ".env"), "PROJECT_SETTING=1\n");
+  writeFileSync(join(root, "main.ts"), "code");
+  const core = RummyCore.open({ home, logger: createLogger("silent"), env: {} });
+  try {
+    const inside = core.projects.ensure("contains-home", root);
+    const scanned = scanProject(core, inside.id, root, new Map(), options);
+    assert.deepEqual(
+      scanned.added.sort(),
+      [".env", "main.ts"],
+      "the project's own .env is its file",
+    );
+    const own = core.projects.ensure("is-home", home);
+    const homeScan = scanProject(core, own.id, home, new Map(), options);
+    assert.deepEqual(homeScan.added, ["skills/a.md"], "no .env, no rummy.db*");
+    for (const [r, path] of [
+      [root, ".rummy/.env"],
+      [root, ".rummy/skills/b.md"],
+      [home, ".env"],
+      [home, "rummy.db"],
+    ] as const)
+      assert.throws(() => refuseServerPrivate(home, r, path), /server's own/, path);
+    refuseServerPrivate(home, root, ".env");
+    refuseServerPrivate(home, home, "skills/.env");
+  } finally {
     await core.close();
     rmSync(base, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@ import {
   RummyError,
   type Visibility,
 } from "@rummy/core";
-import { confine, isReadonly, writeInside } from "@rummy/plugin-file";
+import { confine, isReadonly, refuseServerPrivate, writeInside } from "@rummy/plugin-file";
 import { createTwoFilesPatch } from "diff";
 import { applyEdit, parseEdit } from "@rummy/plugin-hedberg";
 
@@ -52,6 +52,7 @@ export default definePlugin({
         if (!turn.projectRoot)
           throw new RummyError(400, "this project has no root, so files cannot be edited");
         const absolute = confine(turn.projectRoot, path);
+        refuseServerPrivate(core.home, turn.projectRoot, path);
         const relativePath = relative(turn.projectRoot, absolute).split("\\").join("/");
         if (isReadonly(core, turn.projectId, relativePath))
           throw new RummyError(403, `${relativePath} is readonly`);
@@ -91,6 +92,7 @@ export default definePlugin({
       if (!root) throw new RummyError(400, "the project has no root");
       // Checked again at acceptance: constraints or links may have changed since the proposal.
       confine(root, relativePath);
+      refuseServerPrivate(core.home, root, relativePath);
       if (isReadonly(core, event.projectId, relativePath))
         throw new RummyError(403, `${relativePath} is readonly`);
       writeInside(root, relativePath, event.body);
