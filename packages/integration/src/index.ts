@@ -46,6 +46,8 @@ export interface Rig {
   readonly core: RummyCore;
   readonly llm: FakeLlm;
   readonly home: string;
+  /** The project's root: its own folder, outside RUMMY_HOME (commands never see the home). */
+  readonly root: string;
   readonly projectId: number;
   close(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export async function rig(
   extra: readonly PluginDefinition[] = [],
 ): Promise<Rig> {
   const home = mkdtempSync(join(tmpdir(), "rummy-it-"));
+  const root = mkdtempSync(join(tmpdir(), "rummy-it-project-"));
   const llm = await startFakeLlm();
   const core = RummyCore.open({
     home,
@@ -77,16 +80,18 @@ export async function rig(
     throw new Error(
       `plugins failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join("; ")}`,
     );
-  const project = core.projects.ensure("it", home);
+  const project = core.projects.ensure("it", root);
   return {
     core,
     llm,
     home,
+    root,
     projectId: project.id,
     close: async () => {
       await core.close();
       await llm.close();
       rmSync(home, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     },
   };
 }

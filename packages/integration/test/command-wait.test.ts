@@ -13,7 +13,7 @@ before(async () => {
   r = await rig({ RUMMY_COMMAND_WAIT: "2" }, SHELL_PLUGINS);
   server = await startServer({ core: r.core, port: 0 });
   client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
-  await client.hello("it", r.home);
+  await client.hello("it", r.root);
 });
 after(async () => {
   await client.close();
@@ -68,7 +68,7 @@ test("the next turn waits for an accepted command that sleeps, then prints: the 
 
 test("past RUMMY_COMMAND_WAIT the model sees the output so far and 'still running', and can cancel it", async () => {
   const watcher = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
-  await watcher.hello("it", r.home);
+  await watcher.hello("it", r.root);
   const cancelled = watcher.waitFor<{ run: string; path: string; reason: string }>(
     "stream/cancelled",
     (p) => p.run === "dev",

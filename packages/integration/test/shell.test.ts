@@ -15,7 +15,7 @@ before(async () => {
   r = await rig({ RUMMY_SHELL_TIMEOUT: "20000", RUMMY_ALLOW_YOLO: "1" }, SHELL_PLUGINS);
   server = await startServer({ core: r.core, port: 0 });
   client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
-  await client.hello("it", r.home);
+  await client.hello("it", r.root);
 });
 after(async () => {
   await client.close();
@@ -161,7 +161,7 @@ describe("client-executed commands", () => {
       proposed: [b],
     } = await second;
     const watcher = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
-    await watcher.hello("it", r.home);
+    await watcher.hello("it", r.root);
     const cancelled = watcher.waitFor<{ run: string; path: string; reason: string }>(
       "stream/cancelled",
     );

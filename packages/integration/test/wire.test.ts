@@ -34,7 +34,7 @@ before(async () => {
   r = await rig({}, [asker]);
   server = await startServer({ core: r.core, port: 0 });
   client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
-  await client.hello("it", r.home);
+  await client.hello("it", r.root);
 });
 after(async () => {
   await client.close();
@@ -158,7 +158,7 @@ describe("run lifecycle over the wire", () => {
 
   test("pending proposals survive the client vanishing; another client resolves them", async () => {
     const other = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
-    await other.hello("it", r.home);
+    await other.hello("it", r.root);
     r.llm.enqueue(
       { content: `<ask_user>Proceed?</ask_user>\n<update status="102">waiting</update>` },
       { content: `<update status="200">proceeded</update>` },
@@ -321,7 +321,7 @@ describe("load", () => {
       ),
     );
     try {
-      await Promise.all(clients.map((c) => c.hello("it", r.home)));
+      await Promise.all(clients.map((c) => c.hello("it", r.root)));
       const results = await Promise.all(
         clients.map(async (c, i) => {
           const alias = `load_${i}`;

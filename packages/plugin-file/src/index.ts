@@ -1,7 +1,17 @@
 import { definePlugin, type Entry, hasScheme, type RummyCore, type StoreChange } from "@rummy/core";
 import { type StatCache, scanProject } from "./scan.js";
 
-export { atomicWrite, confine } from "./confine.js";
+export {
+  atomicWrite,
+  confine,
+  copyInside,
+  moveInside,
+  realTarget,
+  refuseServerPrivate,
+  removeInside,
+  serverPrivate,
+  writeInside,
+} from "./confine.js";
 export {
   constraintFor,
   isReadonly,

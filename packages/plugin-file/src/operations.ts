@@ -1,5 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, lstatSync } from "node:fs";
 import {
   ENGINE_EVENTS,
   hasScheme,
@@ -11,7 +10,14 @@ import {
   type ToolCall,
   type ToolContext,
 } from "@rummy/core";
-import { confine } from "./confine.js";
+import {
+  confine,
+  copyInside,
+  moveInside,
+  realTarget,
+  refuseServerPrivate,
+  removeInside,
+} from "./confine.js";
 import { constraintMatcher } from "./scan.js";
 
 export type FileOperation = "rm" | "cp" | "mv";
@@ -20,21 +26,23 @@ export type FileOperation = "rm" | "cp" | "mv";
 export type OperationStep = readonly [from: string, to: string | null];
 
 /**
- * Refuses a step that leaves the project or changes a readonly file (403);
- * returns its absolute paths. Checked when proposed and again when accepted,
+ * Refuses a step that leaves the project or changes a readonly file (403).
+ * Checked when proposed and again when accepted,
  * since constraints or links may change in between.
  */
 function checkStep(
+  home: string,
   root: string,
   readonly: (path: string) => boolean,
   op: FileOperation,
   [from, to]: OperationStep,
-): { source: string; target: string | null } {
-  const source = confine(root, from);
-  const target = to === null ? null : confine(root, to);
+): void {
+  confine(root, from);
+  if (to !== null) confine(root, to);
+  if (op !== "cp") refuseServerPrivate(home, root, from);
+  if (to !== null) refuseServerPrivate(home, root, to);
   if (op !== "cp" && readonly(from)) throw new RummyError(403, `${from} is readonly`);
   if (to !== null && readonly(to)) throw new RummyError(403, `${to} is readonly`);
-  return { source, target };
 }
 
 function readonlyIn(core: RummyCore, projectId: number): (path: string) => boolean {
@@ -54,16 +62,18 @@ export function fileOperation(
   const readonly = readonlyIn(core, projectId);
   for (const step of steps) {
     const [from, to] = step;
-    const { source, target } = checkStep(root, readonly, op, step);
-    if (!existsSync(source)) throw new RummyError(404, `${from} does not exist`);
+    checkStep(core.home, root, readonly, op, step);
+    const source = realTarget(root, from, { followLast: op === "cp" });
+    if (!lstatSync(source, { throwIfNoEntry: false }))
+      throw new RummyError(404, `${from} does not exist`);
+    // Each helper resolves the destination again, component by component, as it writes.
     if (op === "rm") {
-      unlinkSync(source);
+      removeInside(root, from);
       core.store.rm({ projectId, path: from, writer: "plugin" });
       continue;
     }
-    mkdirSync(dirname(target!), { recursive: true });
-    if (op === "cp") copyFileSync(source, target!);
-    else renameSync(source, target!);
+    if (op === "cp") copyInside(root, from, to!);
+    else moveInside(root, from, to!);
     const entry = core.store.getOne({ projectId }, from);
     if (entry)
       core.store.set({
@@ -163,7 +173,7 @@ export function registerFileOperationTool(
       if (!turn.projectRoot)
         throw new RummyError(400, "this project has no root, so files cannot be changed");
       const readonly = readonlyIn(core, turn.projectId);
-      for (const step of steps) checkStep(turn.projectRoot, readonly, op, step);
+      for (const step of steps) checkStep(core.home, turn.projectRoot, readonly, op, step);
       turn.store.set({
         runId: turn.runId,
         path: call.resultPath,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Dirent, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { serverPrivate } from "./confine.js";
 import { join, relative, sep } from "node:path";
 import { type FileConstraint, globMatch, type RummyCore } from "@rummy/core";
 import ignore, { type Ignore } from "ignore";
@@ -59,11 +60,14 @@ export function scanProject(
 ): ScanResult {
   const constraintOf = constraintMatcher(core.fileConstraints.list(projectId));
   const found: string[] = [];
+  const isServerPrivate = serverPrivate(core.home, root);
   const skipped = (rel: string, layers: readonly IgnoreLayer[], directory: boolean) =>
+    isServerPrivate(rel) ||
     layers.some((layer) => {
       const below = layer.base === "" ? rel : rel.slice(layer.base.length + 1);
       return layer.rules.ignores(directory ? `${below}/` : below);
-    }) || constraintOf(rel)?.visibility === "ignore";
+    }) ||
+    constraintOf(rel)?.visibility === "ignore";
   const walk = (dir: string, inherited: readonly IgnoreLayer[]) => {
     if (found.length >= options.maxFiles) return;
     let dirents: Dirent[];
@@ -75,9 +79,11 @@ export function scanProject(
     dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Each directory's .gitignore applies below it, relative to it, as git does.
     const base = relative(root, dir).split(sep).join("/");
-    const layers = dirents.some((d) => d.name === ".gitignore")
-      ? [...inherited, { base, rules: ignore().add(readFileSync(join(dir, ".gitignore"), "utf8")) }]
-      : inherited;
+    const gitignore = dirents.some((d) => d.name === ".gitignore")
+      ? unlessGone(() => readFileSync(join(dir, ".gitignore"), "utf8"))
+      : null;
+    const layers =
+      gitignore !== null ? [...inherited, { base, rules: ignore().add(gitignore) }] : inherited;
     for (const dirent of dirents) {
       const full = join(dir, dirent.name);
       const rel = base ? `${base}/${dirent.name}` : dirent.name;
@@ -85,8 +91,8 @@ export function scanProject(
       const kind =
         dirent.isSymbolicLink() || dirent.isDirectory() || dirent.isFile()
           ? dirent
-          : lstatSync(full);
-      if (kind.isSymbolicLink()) continue; // never follow links out of the project
+          : unlessGone(() => lstatSync(full));
+      if (kind === null || kind.isSymbolicLink()) continue; // never follow links out of the project
       if (kind.isDirectory()) {
         if (skipped(rel, layers, true)) continue;
         walk(full, layers);
@@ -103,10 +109,16 @@ export function scanProject(
     core.store.get({ projectId, scheme: "file", includeBody: false }).map((e) => [e.path, e]),
   );
   const result: ScanResult = { added: [], changed: [], removed: [], unchanged: 0 };
+  const present = new Set(found);
   core.store.batch(() => {
     for (const rel of found) {
       const full = join(root, rel);
-      const stat = lstatSync(full);
+      // A file deleted since the listing (or swapped for a link) counts as gone.
+      const stat = unlessGone(() => lstatSync(full));
+      if (stat === null || !stat.isFile()) {
+        present.delete(rel);
+        continue;
+      }
       const before = cache.get(rel);
       const known = existing.get(rel);
       const readonly = constraintOf(rel)?.visibility === "readonly";
@@ -121,7 +133,13 @@ export function scanProject(
         continue;
       }
       cache.set(rel, { mtimeMs: stat.mtimeMs, size: stat.size });
-      const bytes = stat.size <= options.maxFileBytes ? readFileSync(full) : null;
+      const read = stat.size <= options.maxFileBytes ? unlessGone(() => readFileSync(full)) : false;
+      if (read === null) {
+        present.delete(rel);
+        cache.delete(rel);
+        continue;
+      }
+      const bytes = read === false ? null : read;
       const binary = bytes === null || bytes.subarray(0, 8192).includes(0);
       const body = binary ? "" : bytes!.toString("utf8");
       const hash = createHash("sha256").update(body).digest("hex");
@@ -143,7 +161,6 @@ export function scanProject(
       });
       (known ? result.changed : result.added).push(rel);
     }
-    const present = new Set(found);
     for (const path of existing.keys()) {
       if (present.has(path)) continue;
       core.store.rm({ projectId, path, writer: "plugin" });
@@ -152,6 +169,17 @@ export function scanProject(
     }
   });
   return result;
+}
+
+/** `read()`, or null when the file vanished meanwhile: other processes change the tree while it is scanned. */
+function unlessGone<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    throw error;
+  }
 }
 
 /** Whether project constraints make a path readonly (the file tools refuse to change it). */

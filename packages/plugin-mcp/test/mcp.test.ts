@@ -59,7 +59,7 @@ before(async () => {
   );
   server = await startServer({ core: r.core, port: 0 });
   client = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
-  await client.hello("it", r.home);
+  await client.hello("it", r.root);
 });
 after(async () => {
   await client.close();

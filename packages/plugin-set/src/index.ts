@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { dirname, relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { relative } from "node:path";
 import {
   definePlugin,
   ENGINE_EVENTS,
@@ -10,7 +10,7 @@ import {
   RummyError,
   type Visibility,
 } from "@rummy/core";
-import { atomicWrite, confine, isReadonly } from "@rummy/plugin-file";
+import { confine, isReadonly, refuseServerPrivate, writeInside } from "@rummy/plugin-file";
 import { createTwoFilesPatch } from "diff";
 import { applyEdit, type ParsedEdit, parseEdit } from "@rummy/plugin-hedberg";
 
@@ -52,6 +52,7 @@ export default definePlugin({
         if (!turn.projectRoot)
           throw new RummyError(400, "this project has no root, so files cannot be edited");
         const absolute = confine(turn.projectRoot, path);
+        refuseServerPrivate(core.home, turn.projectRoot, path);
         const relativePath = relative(turn.projectRoot, absolute).split("\\").join("/");
         if (isReadonly(core, turn.projectId, relativePath))
           throw new RummyError(403, `${relativePath} is readonly`);
@@ -97,11 +98,11 @@ export default definePlugin({
       const root = core.projects.get(event.projectId)?.root;
       if (!root) throw new RummyError(400, "the project has no root");
       // Checked again at acceptance: constraints or links may have changed since the proposal.
-      const absolute = confine(root, relativePath);
+      confine(root, relativePath);
+      refuseServerPrivate(core.home, root, relativePath);
       if (isReadonly(core, event.projectId, relativePath))
         throw new RummyError(403, `${relativePath} is readonly`);
-      mkdirSync(dirname(absolute), { recursive: true });
-      atomicWrite(absolute, event.body);
+      writeInside(root, relativePath, event.body);
       core.store.set({
         projectId: event.projectId,
         path: relativePath,

@@ -6,10 +6,23 @@ import {
   type RummyCore,
   RummyError,
 } from "@rummy/core";
+import { realpathSync } from "node:fs";
+import { homedir } from "node:os";
 import { finish } from "@rummy/plugin-stream";
-import { runCommand, scrubbedEnv } from "./runner.js";
+import { type RunOptions, runCommand, scrubbedEnv } from "./runner.js";
+import { findBwrap, INSTALL_BWRAP, sandboxArgs } from "./sandbox.js";
 
 export { type RunOptions, type RunResult, runCommand, scrubbedEnv } from "./runner.js";
+export { findBwrap, INSTALL_BWRAP, type SandboxPolicy, sandboxArgs } from "./sandbox.js";
+
+/** How the server confines the commands it runs itself. */
+export interface SandboxSettings {
+  /** "bwrap" (the default) or "off" (commands run unconfined). */
+  readonly mode: "bwrap" | "off";
+  /** The bwrap executable, or null when it is not installed. */
+  readonly bwrap: string | null;
+  readonly network: boolean;
+}
 
 const SHELL_ACTIONS = new Set(["sh", "env"]);
 
@@ -41,8 +54,32 @@ export default definePlugin({
         max: 1_000_000_000,
         description: "most characters kept per output channel",
       },
+      {
+        key: "RUMMY_SANDBOX",
+        type: "enum",
+        values: ["bwrap", "off"],
+        default: "bwrap",
+        description:
+          "how server-run commands are confined: bwrap (bubblewrap; required unless off) or off (unconfined, warned at every start)",
+      },
+      {
+        key: "RUMMY_SANDBOX_NETWORK",
+        type: "boolean",
+        default: false,
+        description: "whether sandboxed commands may use the network",
+      },
     ]);
     const core = ctx.core;
+    const sandbox: SandboxSettings = {
+      mode: config.RUMMY_SANDBOX as "bwrap" | "off",
+      bwrap: findBwrap(),
+      network: config.RUMMY_SANDBOX_NETWORK as boolean,
+    };
+    if (sandbox.mode === "off")
+      ctx.log.warn(
+        "RUMMY_SANDBOX=off: yolo commands run unconfined, with the server's own access to files, processes and network",
+      );
+    else if (!sandbox.bwrap) ctx.log.warn(`yolo commands will be refused: ${INSTALL_BWRAP}`);
     const running = new Map<string, AbortController>();
 
     ctx.on<ProposalEvent>(
@@ -54,6 +91,7 @@ export default definePlugin({
         await runApproved(core, event.runId, event.path, running, {
           timeoutMs: config.RUMMY_SHELL_TIMEOUT as number,
           maxOutput: config.RUMMY_SHELL_OUTPUT_MAX as number,
+          sandbox,
         });
       },
       50,
@@ -74,15 +112,18 @@ export default definePlugin({
 
 /**
  * Runs the command an accepted proposal of this run recorded, in the
- * project root. Refuses anything that is not an accepted sh/env proposal of
- * this run: the approval must name exactly this command.
+ * project root, inside the sandbox: the project is writable only for `<sh>`
+ * in act mode. Refuses anything that is not an accepted sh/env proposal of
+ * this run: the approval must name exactly this command. Without bwrap (and
+ * RUMMY_SANDBOX not off) the command does not run: the channels fail with
+ * the sentence saying how to install it.
  */
 export async function runApproved(
   core: RummyCore,
   runId: number,
   path: string,
   running: Map<string, AbortController>,
-  limits: { timeoutMs: number; maxOutput: number },
+  limits: { timeoutMs: number; maxOutput: number; sandbox: SandboxSettings },
 ): Promise<void> {
   const run = core.runs.get(runId);
   const entry = core.store.getOne({ runId }, path);
@@ -95,6 +136,12 @@ export async function runApproved(
   if (!command) throw new RummyError(403, `${path} names no command`);
   const cwd = core.projects.get(run.projectId)?.root;
   if (!cwd) throw new RummyError(400, "the project has no root to run commands in");
+  const confinement = confinementFor(core, entry, cwd, limits.sandbox);
+  if (typeof confinement === "string") {
+    core.store.set({ runId, path: `${base}_2`, body: `${confinement}\n`, append: true });
+    finish(core, run, path, { state: "failed", outcome: "sandbox:503" }, `not run: ${confinement}`);
+    return;
+  }
   const controller = new AbortController();
   const key = `${runId}:${path}`;
   running.set(key, controller);
@@ -102,7 +149,7 @@ export async function runApproved(
     const result = await runCommand({
       command,
       cwd,
-      env: scrubbedEnv(process.env),
+      ...confinement,
       timeoutMs: limits.timeoutMs,
       maxOutput: limits.maxOutput,
       signal: controller.signal,
@@ -144,5 +191,46 @@ export async function runApproved(
     }
   } finally {
     running.delete(key);
+  }
+}
+
+/**
+ * The environment and sandbox of one command, or the sentence refusing it.
+ * The project is writable only for `<sh>` in an act-mode loop.
+ */
+function confinementFor(
+  core: RummyCore,
+  entry: { readonly attributes: Record<string, unknown>; readonly loopId: number | null },
+  root: string,
+  settings: SandboxSettings,
+): Pick<RunOptions, "env" | "sandbox"> | string {
+  const env = scrubbedEnv(process.env);
+  if (settings.mode === "off") return { env };
+  if (!settings.bwrap) return INSTALL_BWRAP;
+  const home = realOr(core.home);
+  if (realOr(root) === home)
+    return `the project's root is RUMMY_HOME itself (${home}); commands there would see the server's database and keys, so the server does not run them — use a project folder outside RUMMY_HOME`;
+  // The loop that proposed the command decides; unknown means read-only.
+  const mode = entry.loopId === null ? undefined : core.loops.get(entry.loopId)?.mode;
+  const writable = entry.attributes.action === "sh" && mode === "act";
+  return {
+    env: { ...env, HOME: "/tmp", TMPDIR: "/tmp" },
+    sandbox: {
+      bwrap: settings.bwrap,
+      args: sandboxArgs({
+        root,
+        writable,
+        network: settings.network,
+        hidden: [core.home, homedir()],
+      }),
+    },
+  };
+}
+
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }

@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly maxOutput: number;
   readonly flushMs?: number;
   readonly signal?: AbortSignal;
+  /** Run inside bubblewrap: the bwrap executable and its arguments (see `sandboxArgs`). */
+  readonly sandbox?: { readonly bwrap: string; readonly args: readonly string[] };
 }
 
 export interface RunResult {
@@ -38,14 +40,19 @@ export interface RunResult {
 }
 
 /**
- * Runs `sh -c command` in its own process group. Output is buffered and
+ * Runs `sh -c command` in its own process group — inside bubblewrap when
+ * `sandbox` is given, where killing the group ends the sandbox's pid
+ * namespace and so every process in it. Output is buffered and
  * handed over in batches (every `flushMs`, or at 64 KiB), so a chatty
  * command costs a few writes a second, not one per chunk. Timeout or abort
  * kills the whole group: SIGTERM, then SIGKILL after two seconds.
  */
 export function runCommand(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
-  const child: ChildProcess = spawn("sh", ["-c", options.command], {
+  const [file, args] = options.sandbox
+    ? [options.sandbox.bwrap, [...options.sandbox.args, "--", "sh", "-c", options.command]]
+    : ["sh", ["-c", options.command]];
+  const child: ChildProcess = spawn(file, args, {
     cwd: options.cwd,
     env: options.env,
     detached: true,

@@ -101,6 +101,9 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       else res.destroy();
     });
   });
+  // Idle keep-alive sockets stay open (close() destroys them): with the default 5 s, a loaded machine
+  // lets a client reuse a socket just as the server drops it, failing runs that set retries to 1.
+  server.keepAliveTimeout = 120_000;
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
