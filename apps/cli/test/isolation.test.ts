@@ -115,8 +115,9 @@ describe("isolation through the real binary (issue 19)", { skip }, () => {
     server = await startServe(home, ["--port", "0"], {
       XAI_API_KEY: SHELL_KEY,
       RUMMY_LOG_LEVEL: "debug",
+      RUMMY_ALLOW_YOLO: "1",
     });
-    client = await RummyClient.connect(server.url);
+    client = await RummyClient.connect(server.url, { token: server.token });
     await client.hello("iso", project);
   });
   after(async () => {
@@ -301,7 +302,7 @@ describe("isolation through the real binary (issue 19)", { skip }, () => {
 
   test("a project rooted at RUMMY_HOME itself: no commands run, its keys are not scanned nor writable", async () => {
     const own = client;
-    client = await RummyClient.connect(server.url);
+    client = await RummyClient.connect(server.url, { token: server.token });
     try {
       await client.hello("in-home", home);
       await scripted("in-home", "act", `<sh>cat .env; ls</sh>`);
@@ -365,10 +366,11 @@ describe("without bubblewrap the server refuses to run commands, unless RUMMY_SA
         OPENAI_BASE_URL: llm.url,
         OPENAI_API_KEY: "sk-test",
         RUMMY_MODEL_fake: "openai/fake-model",
+        RUMMY_ALLOW_YOLO: "1",
         ...extra(),
       });
       try {
-        client = await RummyClient.connect(served.url);
+        client = await RummyClient.connect(served.url, { token: served.token });
         await client.hello(`p-${runs}`, join(dir, "project"));
         await scripted(`r-${runs}`, "act", `<sh>touch made-${runs}.txt</sh>`);
         const channels = await entries(`r-${runs}`, "sh://*");

@@ -1,4 +1,6 @@
 import {
+  type ConfigSpec,
+  type ConfigValues,
   definePlugin,
   ENGINE_EVENTS,
   logPathToDataBase,
@@ -26,6 +28,59 @@ export interface SandboxSettings {
 
 const SHELL_ACTIONS = new Set(["sh", "env"]);
 
+/** The settings of every command the server runs itself (yolo, or a transport that runs approved commands). */
+export const SERVER_SHELL_CONFIG: readonly ConfigSpec[] = [
+  {
+    key: "RUMMY_SHELL_TIMEOUT",
+    type: "integer",
+    default: 300_000,
+    min: 100,
+    max: 86_400_000,
+    description: "longest a server-run command may take (ms)",
+  },
+  {
+    key: "RUMMY_SHELL_OUTPUT_MAX",
+    type: "integer",
+    default: 10_000_000,
+    min: 1000,
+    max: 1_000_000_000,
+    description: "most characters kept per output channel",
+  },
+  {
+    key: "RUMMY_SANDBOX",
+    type: "enum",
+    values: ["bwrap", "off"],
+    default: "bwrap",
+    description:
+      "how server-run commands are confined: bwrap (bubblewrap; required unless off) or off (unconfined, warned at every start)",
+  },
+  {
+    key: "RUMMY_SANDBOX_NETWORK",
+    type: "boolean",
+    default: false,
+    description: "whether sandboxed commands may use the network",
+  },
+];
+
+/** What `runApproved` needs: limits and the sandbox, read once from `SERVER_SHELL_CONFIG` values. */
+export interface ServerShellLimits {
+  readonly timeoutMs: number;
+  readonly maxOutput: number;
+  readonly sandbox: SandboxSettings;
+}
+
+export function serverShellLimits(config: ConfigValues): ServerShellLimits {
+  return {
+    timeoutMs: config.RUMMY_SHELL_TIMEOUT as number,
+    maxOutput: config.RUMMY_SHELL_OUTPUT_MAX as number,
+    sandbox: {
+      mode: config.RUMMY_SANDBOX as "bwrap" | "off",
+      bwrap: findBwrap(),
+      network: config.RUMMY_SANDBOX_NETWORK as boolean,
+    },
+  };
+}
+
 /**
  * `yolo`: for loops started with `yolo`, the engine accepts proposals at
  * once; this plugin then runs accepted `<sh>`/`<env>` commands on the
@@ -37,44 +92,9 @@ export default definePlugin({
   name: "yolo",
   version: "0.1.0",
   setup(ctx) {
-    const config = ctx.readConfig([
-      {
-        key: "RUMMY_SHELL_TIMEOUT",
-        type: "integer",
-        default: 300_000,
-        min: 100,
-        max: 86_400_000,
-        description: "longest a server-run command may take (ms)",
-      },
-      {
-        key: "RUMMY_SHELL_OUTPUT_MAX",
-        type: "integer",
-        default: 10_000_000,
-        min: 1000,
-        max: 1_000_000_000,
-        description: "most characters kept per output channel",
-      },
-      {
-        key: "RUMMY_SANDBOX",
-        type: "enum",
-        values: ["bwrap", "off"],
-        default: "bwrap",
-        description:
-          "how server-run commands are confined: bwrap (bubblewrap; required unless off) or off (unconfined, warned at every start)",
-      },
-      {
-        key: "RUMMY_SANDBOX_NETWORK",
-        type: "boolean",
-        default: false,
-        description: "whether sandboxed commands may use the network",
-      },
-    ]);
+    const limits = serverShellLimits(ctx.readConfig(SERVER_SHELL_CONFIG));
     const core = ctx.core;
-    const sandbox: SandboxSettings = {
-      mode: config.RUMMY_SANDBOX as "bwrap" | "off",
-      bwrap: findBwrap(),
-      network: config.RUMMY_SANDBOX_NETWORK as boolean,
-    };
+    const { sandbox } = limits;
     if (sandbox.mode === "off")
       ctx.log.warn(
         "RUMMY_SANDBOX=off: yolo commands run unconfined, with the server's own access to files, processes and network",
@@ -88,11 +108,7 @@ export default definePlugin({
         if (!SHELL_ACTIONS.has(event.action)) return;
         const loop = core.loops.get(event.loopId);
         if (!loop?.flags.yolo) return; // a client that accepted runs the command itself
-        await runApproved(core, event.runId, event.path, running, {
-          timeoutMs: config.RUMMY_SHELL_TIMEOUT as number,
-          maxOutput: config.RUMMY_SHELL_OUTPUT_MAX as number,
-          sandbox,
-        });
+        await runApproved(core, event.runId, event.path, running, limits);
       },
       50,
     );
@@ -123,7 +139,7 @@ export async function runApproved(
   runId: number,
   path: string,
   running: Map<string, AbortController>,
-  limits: { timeoutMs: number; maxOutput: number; sandbox: SandboxSettings },
+  limits: ServerShellLimits,
 ): Promise<void> {
   const run = core.runs.get(runId);
   const entry = core.store.getOne({ runId }, path);

@@ -35,7 +35,12 @@ import {
   type StoreChange,
   TERMINAL_RUN_STATUSES,
 } from "@rummy/core";
-import { runApproved } from "@rummy/plugin-yolo";
+import {
+  runApproved,
+  SERVER_SHELL_CONFIG,
+  type ServerShellLimits,
+  serverShellLimits,
+} from "@rummy/plugin-yolo";
 import { ReplyText } from "./text.js";
 
 export { ReplyText } from "./text.js";
@@ -96,7 +101,7 @@ export class AcpAgent {
   readonly #sessions = new Map<string, Session>();
   readonly #byRun = new Map<number, Session>();
   #ctx: PluginContext | null = null;
-  #shellLimits = { timeoutMs: 300_000, maxOutput: 10_000_000 };
+  #shellLimits: ServerShellLimits | null = null;
   readonly #running = new Map<string, AbortController>();
 
   /** The plugin half: hooks into the engine's events for the runs of ACP sessions. */
@@ -244,28 +249,7 @@ export class AcpAgent {
   #setup(ctx: PluginContext): void {
     this.#ctx = ctx;
     const core = ctx.core;
-    const shell = ctx.readConfig([
-      {
-        key: "RUMMY_SHELL_TIMEOUT",
-        type: "integer",
-        default: 300_000,
-        min: 100,
-        max: 86_400_000,
-        description: "longest a command the editor approved may take (ms)",
-      },
-      {
-        key: "RUMMY_SHELL_OUTPUT_MAX",
-        type: "integer",
-        default: 10_000_000,
-        min: 1000,
-        max: 1_000_000_000,
-        description: "most characters kept per output channel",
-      },
-    ]);
-    this.#shellLimits = {
-      timeoutMs: shell.RUMMY_SHELL_TIMEOUT as number,
-      maxOutput: shell.RUMMY_SHELL_OUTPUT_MAX as number,
-    };
+    this.#shellLimits = serverShellLimits(ctx.readConfig(SERVER_SHELL_CONFIG));
 
     ctx.on<RunProgressEvent>(ENGINE_EVENTS.runProgress, (event) => {
       const session = this.#byRun.get(event.runId);
@@ -335,7 +319,8 @@ export class AcpAgent {
         const session = this.#byRun.get(event.runId);
         if (!session || !SHELL_ACTIONS.has(event.action)) return;
         if (core.loops.get(event.loopId)?.flags.yolo) return; // yolo runs it already
-        await runApproved(core, event.runId, event.path, this.#running, this.#shellLimits);
+        if (this.#shellLimits)
+          await runApproved(core, event.runId, event.path, this.#running, this.#shellLimits);
       },
       60,
     );
