@@ -171,6 +171,7 @@ function latestRun(
   const local = project ? [project] : core.projects.list().filter((p) => p.root === here);
   const newest = (list: readonly RunRecord[]) =>
     [...list].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt) || a.id - b.id).at(-1);
-  const runsOf = (projects: readonly ProjectRecord[]) => projects.flatMap((p) => core.runs.list(p.id));
+  const runsOf = (projects: readonly ProjectRecord[]) =>
+    projects.flatMap((p) => core.runs.list(p.id));
   return newest(runsOf(local)) ?? newest(runsOf(core.projects.list()));
 }
