@@ -233,10 +233,11 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
       ),
     );
     // Per scheme, the picture's visible tokens are the run's visible entries as getEntries reports them
-    // (those the last turn itself wrote came after its prompt was built).
+    // (those the last turn itself wrote came after its prompt was built); `pattern: "*"` asks for every
+    // scheme, as the default is the project's files only.
     const entries = await client.call<
       { path: string; scheme: string; visibility: string; tokens: number; turn: number }[]
-    >("getEntries", { run: "web_edit", visibility: "visible" });
+    >("getEntries", { run: "web_edit", pattern: "*", visibility: "visible" });
     const inPrompt = new Set(recorded.entries.map((e) => e[0]));
     const expected = new Map<string, number>();
     for (const e of entries) {
@@ -350,6 +351,11 @@ test("a proposal made while no page was open is there when it opens, and is reje
     const proposal = page.locator('#proposals .proposal[data-path^="log://turn_1/set/"]');
     await proposal.waitFor();
     assert.match((await proposal.locator("pre.diff").textContent())!, /\+HELLO/);
+    // The run reports 102 while it waits (as 2.0.1 does); the page says it waits for you.
+    await page
+      .locator('.run-title .badge[data-status="102"]')
+      .filter({ hasText: "waiting for you" })
+      .waitFor();
     await proposal.locator("input.reason").fill("keep it quiet");
     await page.screenshot({ path: join(ARTIFACTS, "7-durable-proposal.png"), fullPage: true });
     await proposal.locator("button.reject").click();

@@ -3,8 +3,9 @@ import { byId, type Child, fmt, h } from "./dom.js";
 import { renderPicture } from "./picture.js";
 import { Rpc, RpcError } from "./rpc.js";
 
-// --- Wire shapes (what the public protocol returns) ---
+// --- Wire shapes (what the public protocol returns: @rummy/client's wire-2.0.1.ts) ---
 
+/** getRuns answers newest first; a run waiting on a proposal reports 102 (getRun's `pending` says it waits). */
 interface RunRow {
   run: string;
   status: number;
@@ -22,7 +23,7 @@ interface EntryRow {
   visibility: string;
   turn: number | null;
   tokens: number;
-  attributes: Record<string, unknown>;
+  attributes: Record<string, unknown> | null;
   body?: string;
 }
 interface RunDetail {
@@ -30,6 +31,8 @@ interface RunDetail {
   status: number;
   turn: number;
   model: string | null;
+  /** Proposals waiting for a decision (the run's status stays 102 while they do). */
+  pending?: number;
   loops?: {
     sequence: number;
     mode: string;
@@ -51,7 +54,9 @@ interface RunDetail {
       total_tokens: number;
       cost: number;
     };
+    /** Prompts (tool "prompt") and logged commands, oldest first. */
     history?: {
+      tool?: string;
       path: string;
       status: number;
       state?: string;
@@ -70,6 +75,7 @@ let project = params.get("project");
 let projectRoot = params.get("root");
 
 let rpc: Rpc | null = null;
+/** Newest first, as getRuns answers. */
 let runs: RunRow[] = [];
 const details = new Map<string, RunDetail>();
 let selected: string | null = null;
@@ -92,14 +98,20 @@ const latestTurn = new Map<string, number>();
 /** Whether run/progress carries the streamed text; if not, ui/render does. */
 let progressCarriesText = false;
 
+/** Runs queued or running; 202 is a proposed entry (a run waiting on one reports 102). */
 const ACTIVE = new Set([100, 102, 202]);
 
-function statusLabel(status: number | null | undefined): string {
+/** Whether the run is held up by proposals only you can decide. */
+function waitsForYou(run: string): boolean {
+  return (details.get(run)?.pending ?? 0) > 0;
+}
+
+function statusLabel(status: number | null | undefined, waiting = false): string {
   switch (status) {
     case 100:
       return "queued";
     case 102:
-      return "running";
+      return waiting ? "waiting for you" : "running";
     case 202:
       return "waiting for you";
     case 200:
@@ -129,7 +141,7 @@ function statusLabel(status: number | null | undefined): string {
   }
 }
 
-function badge(status: number | null | undefined): HTMLElement {
+function badge(status: number | null | undefined, waiting = false): HTMLElement {
   const kind =
     status === null || status === undefined
       ? "idle"
@@ -141,7 +153,7 @@ function badge(status: number | null | undefined): HTMLElement {
   return h(
     "span",
     { class: `badge ${kind}`, "data-status": status ?? "" },
-    `${status ?? ""} ${statusLabel(status)}`,
+    `${status ?? ""} ${statusLabel(status, waiting)}`,
   );
 }
 
@@ -227,7 +239,7 @@ async function hello(): Promise<void> {
   details.clear();
   await Promise.all([loadModels(), refreshRuns()]);
   // Proposals outlive the page: open on the newest run that waits for a decision.
-  const waiting = runs.filter((r) => r.status === 202).at(-1);
+  const waiting = runs.find((r) => waitsForYou(r.run));
   if (waiting) await select(waiting.run);
   else renderRun();
 }
@@ -303,13 +315,11 @@ async function loadModels(): Promise<void> {
 
 async function refreshRuns(): Promise<void> {
   if (!rpc) return;
+  // Newest first; `created` is only to the second, so the server's order is the one to keep.
   runs = await rpc.call<RunRow[]>("getRuns", {});
-  runs.sort(
-    (a, b) => (a.created ?? "").localeCompare(b.created ?? "") || a.run.localeCompare(b.run),
-  );
-  // Tokens and cost per run come from getRun; the newest runs are enough for the list.
+  // Tokens, cost and pending proposals per run come from getRun; the newest runs are enough for the list.
   await Promise.all(
-    runs.slice(-30).map(async (r) => {
+    runs.slice(0, 30).map(async (r) => {
       const known = details.get(r.run);
       if (known && known.status === r.status && known.turn === r.turn && !ACTIVE.has(r.status))
         return;
@@ -321,7 +331,7 @@ async function refreshRuns(): Promise<void> {
 
 function renderRuns(): void {
   byId("runs").replaceChildren(
-    ...[...runs].reverse().map((r) => {
+    ...runs.map((r) => {
       const d = details.get(r.run);
       const t = d?.context?.telemetry;
       return h(
@@ -331,7 +341,12 @@ function renderRuns(): void {
           "data-run": r.run,
           onclick: () => void select(r.run),
         },
-        h("div", { class: "run-head" }, h("strong", {}, r.run), badge(r.status)),
+        h(
+          "div",
+          { class: "run-head" },
+          h("strong", {}, r.run),
+          badge(r.status, waitsForYou(r.run)),
+        ),
         h(
           "div",
           { class: "run-meta" },
@@ -427,7 +442,7 @@ function renderRun(): void {
       "div",
       { class: "run-title" },
       h("h2", {}, run),
-      badge(d?.status),
+      badge(d?.status, waitsForYou(run)),
       h("span", { class: "muted" }, d?.model ?? ""),
       h(
         "span",
@@ -488,11 +503,12 @@ function renderProposals(run: string): HTMLElement | null {
     { id: "proposals" },
     h("h3", {}, `Waiting for you (${proposals.length})`),
     ...proposals.map((p) => {
-      const a = p.attributes;
+      const a = p.attributes ?? {};
       const action = String(a.action ?? p.path.split("/")[3] ?? "proposal");
+      // A file edit carries its unified diff under `patch` (the body is the content accepting writes).
       const detail: Child =
-        typeof a.diff === "string"
-          ? diffView(a.diff)
+        typeof a.patch === "string"
+          ? diffView(a.patch)
           : typeof a.command === "string"
             ? h("pre", { class: "command" }, `$ ${a.command}`)
             : typeof a.question === "string"
@@ -617,7 +633,8 @@ function renderTranscript(run: string, d: RunDetail | undefined): HTMLElement {
     const t = turns.find((x) => x.turn === n);
     const audit = audits.find((a) => a.turn === n);
     const text = assistantText(audit) ?? live.get(`${run}:${n}`) ?? "";
-    const commands = history.filter((e) => e.turn === n);
+    // The prompts are shown from the loops above; the turn lists its commands.
+    const commands = history.filter((e) => e.turn === n && e.tool !== "prompt");
     const output = shell.filter((e) => e.turn === n && e.body);
     const verdict = commands.filter((c) => c.path.includes("/update/")).at(-1);
     section.append(
