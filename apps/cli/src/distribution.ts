@@ -5,6 +5,7 @@ import {
   RummyCore,
   toPluginDefinition,
 } from "@rummy/core";
+import { CliError } from "./errors.js";
 import type { Home } from "./home.js";
 import { quietLogger } from "./output.js";
 
@@ -85,4 +86,26 @@ export async function boot(
   // Prompts queued before a restart run now; runs cut off mid-loop can be continued.
   core.engine.recover();
   return { core, report, missing };
+}
+
+/**
+ * Every plugin that failed to load or is missing, one line each. A server
+ * without one of its plugins answers clients wrongly, so unless the user
+ * allows it this closes the core and refuses; allowed, the lines are returned
+ * for the caller to show.
+ */
+export async function refuseBrokenPlugins(
+  booted: Booted,
+  allowBroken: boolean | undefined,
+  hint: string,
+): Promise<string[]> {
+  const broken = [
+    ...booted.report.failed.map((f) => `plugin ${f.name} failed to load: ${f.error}`),
+    ...booted.missing.map((m) => `plugin ${m.name} is missing: ${m.error}`),
+  ];
+  if (broken.length && !allowBroken) {
+    await booted.core.close();
+    throw new CliError(broken.join("\n  "), { hint });
+  }
+  return broken;
 }

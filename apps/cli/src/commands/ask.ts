@@ -8,7 +8,7 @@ import {
 import { errorMessage, type PluginDefinition } from "@rummy/core";
 import { runCommand, scrubbedEnv } from "@rummy/plugin-yolo";
 import { RPC_ERRORS, resolveToken, startServer } from "@rummy/server";
-import { boot } from "../distribution.js";
+import { boot, refuseBrokenPlugins } from "../distribution.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Home } from "../home.js";
 import { actionLine, RunRenderer } from "../render.js";
@@ -138,20 +138,16 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     const embeddedHome = options.yes
       ? { ...home, env: { ...home.env, RUMMY_ALLOW_YOLO: "1" } }
       : home;
-    const { core, report, missing } = await boot(embeddedHome, {
+    const booted = await boot(embeddedHome, {
       quiet: true,
       ...(options.extra ? { extra: options.extra } : {}),
     });
-    const broken = [
-      ...report.failed.map((f) => `plugin ${f.name} failed to load: ${f.error}`),
-      ...missing.map((m) => `plugin ${m.name} is missing: ${m.error}`),
-    ];
-    if (broken.length && !options.allowBrokenPlugins) {
-      await core.close();
-      throw new CliError(broken.join("\n  "), {
-        hint: "fix the plugin (or its configuration), or pass --allow-broken-plugins to go on without it",
-      });
-    }
+    const { core } = booted;
+    const broken = await refuseBrokenPlugins(
+      booted,
+      options.allowBrokenPlugins,
+      "fix the plugin (or its configuration), or pass --allow-broken-plugins to go on without it",
+    );
     for (const b of broken) process.stderr.write(`warning: ${b}\n`);
     const server = await startServer({ core, host: "127.0.0.1", port: 0 });
     url = server.url;

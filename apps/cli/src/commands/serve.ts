@@ -1,6 +1,6 @@
 import { errorMessage } from "@rummy/core";
 import { resolveToken, startServer } from "@rummy/server";
-import { boot } from "../distribution.js";
+import { boot, refuseBrokenPlugins } from "../distribution.js";
 import { CliError } from "../errors.js";
 import type { Home } from "../home.js";
 
@@ -9,24 +9,19 @@ export async function serve(
   home: Home,
   options: { allowBrokenPlugins?: boolean } = {},
 ): Promise<number> {
-  const { core, report, missing } = await boot(home);
+  const booted = await boot(home);
+  const { core, report, missing } = booted;
   // Without the protocol plugin (e.g. a bad RUMMY_PROJECT_ROOTS) there is nothing safe to serve, flag or not.
   const protocol = report.failed.find((f) => f.name === "rpc");
   if (protocol) {
     await core.close();
     throw new CliError(`cannot serve: the rpc plugin failed to load: ${protocol.error}`);
   }
-  const broken = [
-    ...report.failed.map((f) => `plugin ${f.name} failed to load: ${f.error}`),
-    ...missing.map((m) => `plugin ${m.name} is missing: ${m.error}`),
-  ];
-  // A server without one of its plugins answers clients wrongly; refuse to start unless told otherwise.
-  if (broken.length && !options.allowBrokenPlugins) {
-    await core.close();
-    throw new CliError(broken.join("\n  "), {
-      hint: "fix the plugin (or its configuration), or start anyway with --allow-broken-plugins",
-    });
-  }
+  await refuseBrokenPlugins(
+    booted,
+    options.allowBrokenPlugins,
+    "fix the plugin (or its configuration), or start anyway with --allow-broken-plugins",
+  );
   let server: Awaited<ReturnType<typeof startServer>>;
   let auth: ReturnType<typeof resolveToken>;
   try {
