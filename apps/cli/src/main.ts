@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { CliError, EXIT } from "./errors.js";
 import { openHome } from "./home.js";

@@ -15,3 +15,4 @@ export {
   loadModel,
   percentile,
 } from "./load.js";
+export { treeSnapshot } from "./tree.js";
