@@ -162,7 +162,7 @@ async function npmInstall(prefix: string, spec: string): Promise<void> {
         .split("\n")
         .map((l) => l.replace(/^npm (?:ERR!|error)\s*/, "").trim())
         .filter(
-          (l) => l && !/^(code|errno|syscall) \S+$|^A complete log|^\/.*debug.*\.log$/.test(l),
+          (l) => l && !/^(code|errno|syscall) \S+$|^at |^A complete log|^\/.*debug.*\.log$/.test(l),
         )
         .slice(0, 2)
         .join(" ") || undefined;
