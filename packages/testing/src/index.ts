@@ -16,3 +16,11 @@ export {
   percentile,
 } from "./load.js";
 export { treeSnapshot } from "./tree.js";
+export {
+  hostileCommands,
+  type PluginRig,
+  pluginRig,
+  README_SECTIONS,
+  type TestPluginOptions,
+  testPlugin,
+} from "./conformance.js";
