@@ -107,7 +107,11 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** Every file of a new plugin package, by path. */
 export function templates(v: TemplateValues): Record<string, string> {
-  const envKey = `RUMMY_PLUGIN_${v.tag.replace(/[^A-Za-z0-9]/g, "_").toUpperCase()}`;
+  // The same key `pluginEnvKey` in @rummy/core derives from the package name.
+  const envKey = `RUMMY_PLUGIN_${v.packageName
+    .replace(/^@[^/]+\//, "")
+    .replace(/[^A-Za-z0-9]/g, "_")
+    .toUpperCase()}`;
   return {
     "package.json": json({
       name: v.packageName,
