@@ -45,6 +45,9 @@ const server = await startServer({ core, port: Number(process.env.RUMMY_PORT ?? 
 console.log(\`rummy listening on \${server.url}\`);
 `;
 
+/** Installs compile SQLite natively and builds run cold in CI: minutes, not the default two. */
+const SLOW = { timeout: 30 * 60_000 };
+
 export interface DistributionSuiteOptions {
   /** Also install the scaffold fully and run its own tests (a third native build of SQLite). */
   readonly scaffoldTests: boolean;
@@ -53,6 +56,7 @@ export interface DistributionSuiteOptions {
 /** Registers the whole distribution test: setup in before(), the checks as tests. */
 export function distributionSuite(options: DistributionSuiteOptions): void {
   const root = mkdtempSync(join(tmpdir(), "rummy-dist-"));
+  const repoCoreVersion: string = readJson(join(REPO, "packages", "core", "package.json")).version;
   let registry: Registry;
   let llm: FakeLlm;
   let versions: Record<string, string>;
@@ -91,7 +95,7 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
         reject(new Error(`${command} did not start:\n${out}`));
-      }, 60_000);
+      }, 180_000);
       const onData = (d: Buffer) => {
         out += d.toString();
         const m = /rummy listening on (ws:\/\/\S+)/.exec(out);
@@ -101,7 +105,7 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
             url: m[1]!,
             output: () => out,
             stop: async () => {
-              if (child.exitCode !== null) return;
+              if (child.exitCode !== null || child.signalCode !== null) return;
               const exited = new Promise((r) => child.once("exit", r));
               child.kill("SIGTERM");
               await exited;
@@ -223,105 +227,129 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
         minimal,
       ),
     ]);
-  });
+  }, SLOW);
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await registry?.stop();
     await llm?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
   describe("the published distribution", () => {
-    test("every public package is on the registry, versioned by its changesets, without the repo's sources", async () => {
-      assert.ok(Object.keys(versions).length >= 35, `published ${Object.keys(versions).length}`);
-      for (const [name, version] of Object.entries(versions)) {
-        const res = await fetch(`${registry.url}${name.replace("/", "%2f")}`);
-        assert.equal(res.status, 200, `${name} is published`);
-        const doc = (await res.json()) as { versions: Record<string, any> };
-        const published = doc.versions[version];
-        assert.ok(published, `${name}@${version} is published`);
-        const exported = JSON.stringify(published.exports ?? {});
-        assert.doesNotMatch(exported, /\.ts"/, `${name} exports compiled JS`);
-        for (const deps of [published.dependencies, published.peerDependencies])
-          for (const range of Object.values(deps ?? {}))
-            assert.doesNotMatch(String(range), /^workspace:/, `${name} has no workspace: ranges`);
-      }
-      // The repository itself keeps its versions: changeset version ran on the copy.
-      assert.equal(readJson(join(REPO, "packages", "core", "package.json")).version, "1.0.0");
-    });
-
-    test("(a) npm i -g @rummy/cli: --version, demo ends 200, serve answers ping — no tsx", async () => {
-      const cliDir = join(prefix, "lib", "node_modules", "@rummy", "cli");
-      assert.equal(existsSync(join(cliDir, "node_modules", "tsx")), false, "tsx is not installed");
-      assert.equal(existsSync(join(cliDir, "src")), false, "no TypeScript sources shipped");
-      const version = await rummy(["--version"], join(root, "home-a"));
-      assert.equal(version.code, 0, version.stderr);
-      assert.equal(version.stdout.trim(), versions["@rummy/cli"]);
-      const demo = await rummy(["demo"], join(root, "home-a"));
-      assert.equal(demo.code, 0, demo.stderr);
-      assert.match(demo.stdout, /\[run \S+: status 200,/);
-      const served = await startProcess(join(prefix, "bin", "rummy"), ["serve", "--port", "0"], {
-        cwd: root,
-        env: userEnv(registry.npmrc, { RUMMY_HOME: join(root, "home-a"), RUMMY_LOG_LEVEL: "warn" }),
-        ready: /\nmodels: .*\n/,
-      });
-      try {
-        assert.doesNotMatch(served.output(), /plugin (FAILED|MISSING)/);
-        const client = await RummyClient.connect(served.url);
-        try {
-          assert.deepEqual(await client.call("ping", {}), {});
-        } finally {
-          await client.close();
+    test(
+      "every public package is on the registry, versioned by its changesets, without the repo's sources",
+      SLOW,
+      async () => {
+        assert.ok(Object.keys(versions).length >= 35, `published ${Object.keys(versions).length}`);
+        for (const [name, version] of Object.entries(versions)) {
+          const res = await fetch(`${registry.url}${name.replace("/", "%2f")}`);
+          assert.equal(res.status, 200, `${name} is published`);
+          const doc = (await res.json()) as { versions: Record<string, any> };
+          const published = doc.versions[version];
+          assert.ok(published, `${name}@${version} is published`);
+          const exported = JSON.stringify(published.exports ?? {});
+          assert.doesNotMatch(exported, /(?<!\.d)\.ts"/, `${name} exports compiled JS`);
+          for (const deps of [published.dependencies, published.peerDependencies])
+            for (const range of Object.values(deps ?? {}))
+              assert.doesNotMatch(String(range), /^workspace:/, `${name} has no workspace: ranges`);
         }
-      } finally {
-        await served.stop();
-      }
-    });
+        // The repository itself keeps its versions and changesets: changeset version ran on the copy.
+        assert.equal(
+          readJson(join(REPO, "packages", "core", "package.json")).version,
+          repoCoreVersion,
+        );
+        assert.ok(existsSync(join(REPO, ".changeset", "core-foundation.md")));
+      },
+    );
 
-    test("(b) six packages and a ten-line script make a server that completes an ask run", async () => {
-      const installed = readJson(join(minimal, "package.json")).dependencies as Record<
-        string,
-        string
-      >;
-      assert.deepEqual(Object.keys(installed).sort(), [
-        "@rummy/core",
-        "@rummy/plugin-known",
-        "@rummy/plugin-rpc",
-        "@rummy/plugin-update",
-        "@rummy/provider-openai",
-        "@rummy/server",
-      ]);
-      // The script is the one the core README documents.
-      const readme = readFileSync(
-        join(minimal, "node_modules", "@rummy", "core", "README.md"),
-        "utf8",
-      );
-      assert.ok(
-        readme.includes(MINIMAL_SERVER.trim()),
-        "packages/core/README.md shows this script",
-      );
-      assert.ok(MINIMAL_SERVER.trim().split("\n").filter(Boolean).length <= 10);
-      const server = await startProcess(process.execPath, ["server.mjs"], {
-        cwd: minimal,
-        env: userEnv(registry.npmrc, {
-          RUMMY_HOME: join(minimal, ".rummy"),
-          RUMMY_PORT: "0",
-          RUMMY_LOG_LEVEL: "warn",
-          ...fakeModelEnv(),
-        }),
-      });
-      try {
-        llm.enqueue({
-          content: `<known path="known://answer">42</known>\n<update status="200">forty-two</update>`,
+    test(
+      "(a) npm i -g @rummy/cli: --version, demo ends 200, serve answers ping — no tsx",
+      SLOW,
+      async () => {
+        const cliDir = join(prefix, "lib", "node_modules", "@rummy", "cli");
+        assert.equal(
+          existsSync(join(cliDir, "node_modules", "tsx")),
+          false,
+          "tsx is not installed",
+        );
+        assert.equal(existsSync(join(cliDir, "src")), false, "no TypeScript sources shipped");
+        const version = await rummy(["--version"], join(root, "home-a"));
+        assert.equal(version.code, 0, version.stderr);
+        assert.equal(version.stdout.trim(), versions["@rummy/cli"]);
+        const demo = await rummy(["demo"], join(root, "home-a"));
+        assert.equal(demo.code, 0, demo.stderr);
+        assert.match(demo.stdout, /\[run \S+: status 200,/);
+        const served = await startProcess(join(prefix, "bin", "rummy"), ["serve", "--port", "0"], {
+          cwd: root,
+          env: userEnv(registry.npmrc, {
+            RUMMY_HOME: join(root, "home-a"),
+            RUMMY_LOG_LEVEL: "warn",
+          }),
+          ready: /\nmodels: .*\n/,
         });
-        const { state } = await askOverTheWire(server.url, "minimal", "What is the answer?");
-        assert.equal(state.status, 200);
-        assert.equal(state.reason, "forty-two");
-      } finally {
-        await server.stop();
-      }
-    });
+        try {
+          assert.doesNotMatch(served.output(), /plugin (FAILED|MISSING)/);
+          const client = await RummyClient.connect(served.url);
+          try {
+            assert.deepEqual(await client.call("ping", {}), {});
+          } finally {
+            await client.close();
+          }
+        } finally {
+          await served.stop();
+        }
+      },
+    );
+
+    test(
+      "(b) six packages and a ten-line script make a server that completes an ask run",
+      SLOW,
+      async () => {
+        const installed = readJson(join(minimal, "package.json")).dependencies as Record<
+          string,
+          string
+        >;
+        assert.deepEqual(Object.keys(installed).sort(), [
+          "@rummy/core",
+          "@rummy/plugin-known",
+          "@rummy/plugin-rpc",
+          "@rummy/plugin-update",
+          "@rummy/provider-openai",
+          "@rummy/server",
+        ]);
+        // The script is the one the core README documents.
+        const readme = readFileSync(
+          join(minimal, "node_modules", "@rummy", "core", "README.md"),
+          "utf8",
+        );
+        assert.ok(
+          readme.includes(MINIMAL_SERVER.trim()),
+          "packages/core/README.md shows this script",
+        );
+        assert.ok(MINIMAL_SERVER.trim().split("\n").filter(Boolean).length <= 10);
+        const server = await startProcess(process.execPath, ["server.mjs"], {
+          cwd: minimal,
+          env: userEnv(registry.npmrc, {
+            RUMMY_HOME: join(minimal, ".rummy"),
+            RUMMY_PORT: "0",
+            RUMMY_LOG_LEVEL: "warn",
+            ...fakeModelEnv(),
+          }),
+        });
+        try {
+          llm.enqueue({
+            content: `<known path="known://answer">42</known>\n<update status="200">forty-two</update>`,
+          });
+          const { state } = await askOverTheWire(server.url, "minimal", "What is the answer?");
+          assert.equal(state.status, 200);
+          assert.equal(state.reason, "forty-two");
+        } finally {
+          await server.stop();
+        }
+      },
+    );
 
     describe("a community plugin from the registry", () => {
       const home = join(root, "home-c");
@@ -367,48 +395,58 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
           { peerDependencies: { "@rummy/core": `^${versions["@rummy/core"]}` } },
           'throw new Error("rummy-plugin-throws fails at import on purpose");\n',
         );
-      });
+      }, SLOW);
 
-      test("(c) plugins add installs it into RUMMY_HOME; the next serve lists it and its tag works in a run", async () => {
-        const added = await rummy(["plugins", "add", "@acme/rummy-plugin-hello"], home);
-        assert.equal(added.code, 0, added.stderr);
-        assert.match(added.stdout, /added @acme\/rummy-plugin-hello \(plugin hello 0\.1\.0\)/);
-        assert.ok(
-          existsSync(join(home, "node_modules", "@acme", "rummy-plugin-hello", "dist", "index.js")),
-        );
-        // The plugin runs on the installed rummy's core, not a second copy.
-        assert.equal(existsSync(join(home, "node_modules", "@rummy", "core")), false);
-        const doctor = await rummy(["doctor"], home, fakeModelEnv());
-        assert.match(doctor.stdout, /ok {4}plugin hello: 0\.1\.0, npm @acme\/rummy-plugin-hello/);
-        assert.match(
-          doctor.stdout,
-          new RegExp(
-            `ok {4}plugin known: ${versions["@rummy/plugin-known"]!.replace(/\./g, "\\.")}, bundled`,
-          ),
-        );
-        const served = await startProcess(join(prefix, "bin", "rummy"), ["serve", "--port", "0"], {
-          cwd: root,
-          env: userEnv(registry.npmrc, {
-            RUMMY_HOME: home,
-            RUMMY_LOG_LEVEL: "warn",
-            ...fakeModelEnv(),
-          }),
-          ready: /\nmodels: .*\n/,
-        });
-        try {
-          assert.match(served.output(), /^plugins: .*\bhello\b/m);
-          llm.enqueue(
-            { content: `<hello>Ada</hello>\n<update status="102">greeting</update>` },
-            { content: `<update status="200">greeted</update>` },
+      test(
+        "(c) plugins add installs it into RUMMY_HOME; the next serve lists it and its tag works in a run",
+        SLOW,
+        async () => {
+          const added = await rummy(["plugins", "add", "@acme/rummy-plugin-hello"], home);
+          assert.equal(added.code, 0, added.stderr);
+          assert.match(added.stdout, /added @acme\/rummy-plugin-hello \(plugin hello 0\.1\.0\)/);
+          assert.ok(
+            existsSync(
+              join(home, "node_modules", "@acme", "rummy-plugin-hello", "dist", "index.js"),
+            ),
           );
-          const { state, entries } = await askOverTheWire(served.url, "greet", "Greet Ada.");
-          assert.equal(state.status, 200);
-          const greeting = entries.find((e) => e.path.startsWith("log://turn_1/hello/"));
-          assert.equal(greeting?.body, "Hello, Ada!");
-        } finally {
-          await served.stop();
-        }
-      });
+          // The plugin runs on the installed rummy's core, not a second copy.
+          assert.equal(existsSync(join(home, "node_modules", "@rummy", "core")), false);
+          const doctor = await rummy(["doctor"], home, fakeModelEnv());
+          assert.match(doctor.stdout, /ok {4}plugin hello: 0\.1\.0, npm @acme\/rummy-plugin-hello/);
+          assert.match(
+            doctor.stdout,
+            new RegExp(
+              `ok {4}plugin known: ${versions["@rummy/plugin-known"]!.replace(/\./g, "\\.")}, bundled`,
+            ),
+          );
+          const served = await startProcess(
+            join(prefix, "bin", "rummy"),
+            ["serve", "--port", "0"],
+            {
+              cwd: root,
+              env: userEnv(registry.npmrc, {
+                RUMMY_HOME: home,
+                RUMMY_LOG_LEVEL: "warn",
+                ...fakeModelEnv(),
+              }),
+              ready: /\nmodels: .*\n/,
+            },
+          );
+          try {
+            assert.match(served.output(), /^plugins: .*\bhello\b/m);
+            llm.enqueue(
+              { content: `<hello>Ada</hello>\n<update status="102">greeting</update>` },
+              { content: `<update status="200">greeted</update>` },
+            );
+            const { state, entries } = await askOverTheWire(served.url, "greet", "Greet Ada.");
+            assert.equal(state.status, 200);
+            const greeting = entries.find((e) => e.path.startsWith("log://turn_1/hello/"));
+            assert.equal(greeting?.body, "Hello, Ada!");
+          } finally {
+            await served.stop();
+          }
+        },
+      );
 
       async function refused(spec: string, extra: NodeJS.ProcessEnv = {}) {
         const before = treeSnapshot(home);
@@ -418,37 +456,45 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
         return res.stderr;
       }
 
-      test("a plugin that wants a future core major is refused, naming both versions", async () => {
-        const core = versions["@rummy/core"]!;
-        const major = Number(core.split(".")[0]);
-        const stderr = await refused("@acme/rummy-plugin-future");
-        assert.match(
-          stderr,
-          new RegExp(
-            `@acme/rummy-plugin-future@0\\.1\\.0 needs @rummy/core \\^${major + 1}\\.0\\.0, but this rummy runs @rummy/core ${core.replace(/\./g, "\\.")}`,
-          ),
-        );
-      });
+      test(
+        "a plugin that wants a future core major is refused, naming both versions",
+        SLOW,
+        async () => {
+          const core = versions["@rummy/core"]!;
+          const major = Number(core.split(".")[0]);
+          const stderr = await refused("@acme/rummy-plugin-future");
+          assert.match(
+            stderr,
+            new RegExp(
+              `@acme/rummy-plugin-future@0\\.1\\.0 needs @rummy/core \\^${major + 1}\\.0\\.0, but this rummy runs @rummy/core ${core.replace(/\./g, "\\.")}`,
+            ),
+          );
+        },
+      );
 
-      test("plugins add refuses a name that does not exist, a non-plugin, a plugin whose import throws, and a registry that is down", async () => {
-        assert.match(
-          await refused("@acme/rummy-plugin-nope"),
-          /there is no package '@acme\/rummy-plugin-nope' in the npm registry/,
-        );
-        assert.match(
-          await refused("@acme/not-a-plugin"),
-          /@acme\/not-a-plugin is not a rummy plugin/,
-        );
-        assert.match(
-          await refused("@acme/rummy-plugin-throws"),
-          /@acme\/rummy-plugin-throws does not load: rummy-plugin-throws fails at import on purpose/,
-        );
-        await registry.stop();
-        assert.match(
-          await refused("@acme/rummy-plugin-other", { npm_config_fetch_retries: "0" }),
-          /cannot reach the npm registry to install '@acme\/rummy-plugin-other'/,
-        );
-      });
+      test(
+        "plugins add refuses a name that does not exist, a non-plugin, a plugin whose import throws, and a registry that is down",
+        SLOW,
+        async () => {
+          assert.match(
+            await refused("@acme/rummy-plugin-nope"),
+            /there is no package '@acme\/rummy-plugin-nope' in the npm registry/,
+          );
+          assert.match(
+            await refused("@acme/not-a-plugin"),
+            /@acme\/not-a-plugin is not a rummy plugin/,
+          );
+          assert.match(
+            await refused("@acme/rummy-plugin-throws"),
+            /@acme\/rummy-plugin-throws does not load: rummy-plugin-throws fails at import on purpose/,
+          );
+          await registry.stop();
+          assert.match(
+            await refused("@acme/rummy-plugin-other", { npm_config_fetch_retries: "0" }),
+            /cannot reach the npm registry to install '@acme\/rummy-plugin-other'/,
+          );
+        },
+      );
     });
   });
 }

@@ -169,7 +169,8 @@ export async function startRegistry(dir: string): Promise<Registry> {
     port,
     npmrc,
     async stop() {
-      if (child.exitCode !== null) return;
+      // Exited by itself or by a signal already: nothing to wait for.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
