@@ -183,9 +183,15 @@ export async function startRegistry(dir: string): Promise<Registry> {
 /** The environment of a user whose npm config is `npmrc`: no workspace, no tsx, no rummy settings. */
 export function userEnv(npmrc: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
+  // Not even this test runner's own variables: a plugin author's `node --test` must report as usual.
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/^(npm_|NODE_OPTIONS$|RUMMY_|OPENAI_|OPENROUTER_|XAI_|OLLAMA_|TSX_)/i.test(k)) continue;
+    if (
+      /^(npm_|NODE_OPTIONS$|NODE_TEST_CONTEXT$|RUMMY_|OPENAI_|OPENROUTER_|XAI_|OLLAMA_|TSX_)/i.test(
+        k,
+      )
+    )
+      continue;
     env[k] = v;
   }
   return { ...env, npm_config_userconfig: npmrc, ...extra };
