@@ -36,12 +36,18 @@ for (const top of ["packages", "apps"]) {
 if (only.length) files = files.filter((f) => only.some((o) => relative(root, f).includes(o)));
 files.sort();
 
+// Node applies --test-timeout to each file as a whole. The distribution test
+// builds, publishes and installs with native compiles (minutes, more on a busy
+// machine), so a run that includes it allows every file 30 minutes; other
+// runs keep two.
+const SLOW_FILES = ["packages/integration/test/distribution."];
+const slow = files.some((f) => SLOW_FILES.some((s) => relative(root, f).startsWith(s)));
 const args = [
   "--import",
   "tsx",
   "--test",
   "--test-concurrency=2",
-  "--test-timeout=120000",
+  `--test-timeout=${slow ? 1_800_000 : 120_000}`,
   ...files.map((f) => relative(root, f)),
 ];
 const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit" });

@@ -1,6 +1,7 @@
 import {
   type LoadReport,
   loadPlugins,
+  manifestOf,
   type PluginDefinition,
   RummyCore,
   toPluginDefinition,
@@ -57,7 +58,14 @@ export async function bundledPlugins(): Promise<{
   const missing: { name: string; error: string }[] = [];
   for (const name of BUNDLED_PACKAGES) {
     try {
-      plugins.push(toPluginDefinition(await import(name), name));
+      const definition = toPluginDefinition(await import(name), name);
+      // The installed package's version, which is what `doctor` and `plugins list` report.
+      const version = manifestOf(import.meta.resolve(name), name)?.version ?? definition.version;
+      plugins.push(
+        version === definition.version
+          ? definition
+          : { ...definition, version, setup: definition.setup },
+      );
     } catch (error) {
       missing.push({ name, error: (error as Error).message.split("\n", 1)[0]! });
     }

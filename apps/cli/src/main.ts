@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { validateEnvironment } from "@rummy/core";
 import { CliError, EXIT } from "./errors.js";

@@ -68,6 +68,19 @@ export class Hooks {
     return () => this.#reporters.delete(reporter);
   }
 
+  /** Every subscription, for diagnostics and conformance checks: which hook, which owner. */
+  list(): { kind: "event" | "filter"; name: string; owner: string; priority: number }[] {
+    const out: { kind: "event" | "filter"; name: string; owner: string; priority: number }[] = [];
+    for (const [kind, map] of [
+      ["event", this.#events],
+      ["filter", this.#filters],
+    ] as const) {
+      for (const [name, subs] of map)
+        for (const sub of subs) out.push({ kind, name, owner: sub.owner, priority: sub.priority });
+    }
+    return out;
+  }
+
   hasSubscribers(name: string): boolean {
     return (this.#events.get(name)?.length ?? 0) + (this.#filters.get(name)?.length ?? 0) > 0;
   }

@@ -24,6 +24,14 @@ export {
 } from "./hooks.js";
 export { type HttpHandler, type HttpRoute, HttpRoutes } from "./http.js";
 export { type LoadPluginsOptions, type LoadReport, loadPlugins, pluginEnvKey } from "./loader.js";
+export {
+  CORE_VERSION,
+  checkCoreRange,
+  manifestOf,
+  type PackageManifest,
+  packageEntry,
+} from "./packages.js";
+export { parseVersion, satisfies } from "./semver.js";
 export { createLogger, type LogLevel, type Logger } from "./logger.js";
 export {
   globMatch,

@@ -1,8 +1,15 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FailedPlugin, LoadedPlugin, PluginSource, RummyCore } from "./core.js";
+import {
+  checkCoreRange,
+  findInstalledPackage,
+  type PackageManifest,
+  packageEntry,
+  provideHostPackages,
+  readManifest,
+} from "./packages.js";
 import { type PluginDefinition, toPluginDefinition } from "./plugin.js";
 
 export interface LoadPluginsOptions {
@@ -22,7 +29,6 @@ export interface LoadReport {
 const DISABLED = new Set(["0", "false", "off", "no", "disabled"]);
 /** npm package names (optionally scoped), or a path to a local package. */
 const PACKAGE_RE = /^(?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$|^[./]/i;
-const ENTRY_FILES = ["index.ts", "index.mjs", "index.js"];
 
 /** `RUMMY_PLUGIN_MY_THING` ↔ plugin `my-thing`. */
 export function pluginEnvKey(name: string): string {
@@ -36,7 +42,9 @@ export function pluginEnvKey(name: string): string {
  * Loads plugins in order: bundled ones (unless `RUMMY_PLUGIN_<NAME>=off`),
  * then each directory under `<home>/plugins`, then each npm package named
  * by a `RUMMY_PLUGIN_<NAME>=<package>` variable. One failing plugin is
- * reported and skipped; startup carries on.
+ * reported and skipped; startup carries on. A plugin package whose
+ * `peerDependencies` range for `@rummy/core` excludes this core is refused
+ * before its code runs.
  */
 export async function loadPlugins(
   core: RummyCore,
@@ -48,21 +56,37 @@ export async function loadPlugins(
     await core.use(plugin, { kind: "bundled" });
   }
   const pluginDir = options.pluginDir ?? join(core.home, "plugins");
-  for (const candidate of listPluginDirectory(pluginDir)) {
+  const candidates = listPluginDirectory(pluginDir);
+  const packages = Object.entries(core.env).filter(
+    ([key, value]) =>
+      key.startsWith("RUMMY_PLUGIN_") && value && !DISABLED.has(value.toLowerCase()),
+  );
+  if (candidates.length || packages.length) provideHostPackages();
+  for (const candidate of candidates) {
     const source: PluginSource = { kind: "directory", path: candidate.path };
-    await core.use(() => importPlugin(candidate.entry, candidate.name), source, candidate.name);
+    await core.use(
+      () => importPlugin(candidate.entry, candidate.name, candidate.manifest),
+      source,
+      candidate.name,
+    );
   }
   const packageRoot = options.packageRoot ?? core.home;
-  for (const [key, value] of Object.entries(core.env)) {
-    if (!key.startsWith("RUMMY_PLUGIN_") || !value || DISABLED.has(value.toLowerCase())) continue;
+  const bundledNames = new Set((options.bundled ?? []).map((p) => pluginEnvKey(p.name)));
+  for (const [key, value] of packages as [string, string][]) {
     if (!PACKAGE_RE.test(value)) {
       core.log.warn(`${key}=${value}: not a package name, ignored`);
       continue;
     }
-    const bundledNames = new Set((options.bundled ?? []).map((p) => pluginEnvKey(p.name)));
     if (bundledNames.has(key)) continue;
     const source: PluginSource = { kind: "package", name: value };
-    await core.use(() => importPlugin(resolvePackage(value, packageRoot), value), source, value);
+    await core.use(
+      () => {
+        const manifest = resolvePackage(value, packageRoot);
+        return importPlugin(manifest ? packageEntry(manifest) : value, value, manifest);
+      },
+      source,
+      value,
+    );
   }
   return {
     loaded: core.plugins.slice(before.loaded),
@@ -74,6 +98,7 @@ interface DirectoryCandidate {
   readonly name: string;
   readonly path: string;
   readonly entry: string;
+  readonly manifest: PackageManifest | null;
 }
 
 function listPluginDirectory(dir: string): DirectoryCandidate[] {
@@ -83,50 +108,36 @@ function listPluginDirectory(dir: string): DirectoryCandidate[] {
     if (name.startsWith(".")) continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {
-      out.push({ name, path, entry: directoryEntry(path) });
+      const manifest = readManifest(path) ?? { dir: path };
+      out.push({ name, path, entry: packageEntry(manifest), manifest });
     } else if (/\.(m?js|ts)$/.test(name)) {
-      out.push({ name: name.replace(/\.(m?js|ts)$/, ""), path, entry: path });
+      out.push({ name: name.replace(/\.(m?js|ts)$/, ""), path, entry: path, manifest: null });
     }
   }
   return out;
 }
 
-/** A plugin directory's entry module: package.json `exports`/`main`, else an index file. */
-function directoryEntry(dir: string): string {
-  const manifest = join(dir, "package.json");
-  if (existsSync(manifest)) {
-    const pkg = JSON.parse(readFileSync(manifest, "utf8")) as {
-      main?: string;
-      exports?: string | Record<string, unknown>;
-    };
-    const exported =
-      typeof pkg.exports === "string"
-        ? pkg.exports
-        : typeof pkg.exports?.["."] === "string"
-          ? (pkg.exports["."] as string)
-          : undefined;
-    const main = exported ?? pkg.main;
-    if (main) return join(dir, main);
-  }
-  const index = ENTRY_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
-  return index ?? join(dir, "index.js");
+/**
+ * Finds an installed package: under the rummy home's node_modules first,
+ * then from the working directory. Null when neither has it (the import
+ * then resolves from the running program).
+ */
+function resolvePackage(name: string, packageRoot: string): PackageManifest | null {
+  if (/^[./]/.test(name)) return readManifest(name);
+  return findInstalledPackage(name, packageRoot) ?? findInstalledPackage(name, process.cwd());
 }
 
-/** Resolves a package from the rummy home's node_modules first, then from the running program. */
-function resolvePackage(name: string, packageRoot: string): string {
-  const attempts = [join(packageRoot, "package.json"), join(process.cwd(), "package.json")];
-  for (const from of attempts) {
-    try {
-      return createRequire(from).resolve(name);
-    } catch {
-      // Try the next location; ESM-only packages without a require condition fall through to import().
-    }
-  }
-  return name;
-}
-
-async function importPlugin(specifier: string, fallbackName: string): Promise<PluginDefinition> {
+async function importPlugin(
+  specifier: string,
+  fallbackName: string,
+  manifest: PackageManifest | null,
+): Promise<PluginDefinition> {
+  if (manifest) checkCoreRange(manifest, fallbackName);
   const url = specifier.startsWith("/") ? pathToFileURL(specifier).href : specifier;
   const mod: unknown = await import(url);
-  return toPluginDefinition(mod, fallbackName);
+  const definition = toPluginDefinition(mod, fallbackName);
+  // The installed package's version is the one a person can act on.
+  return manifest?.version && manifest.version !== definition.version
+    ? { ...definition, version: manifest.version, setup: definition.setup }
+    : definition;
 }

@@ -15,3 +15,12 @@ export {
   loadModel,
   percentile,
 } from "./load.js";
+export { treeSnapshot } from "./tree.js";
+export {
+  hostileCommands,
+  type PluginRig,
+  pluginRig,
+  README_SECTIONS,
+  type TestPluginOptions,
+  testPlugin,
+} from "./conformance.js";

@@ -5,6 +5,7 @@ import { boot } from "../distribution.js";
 import { EXIT } from "../errors.js";
 import type { Home } from "../home.js";
 import { envModels } from "./models.js";
+import { sourceLabel } from "./plugins.js";
 
 type Check = { readonly label: string; readonly ok: boolean; readonly detail: string };
 
@@ -50,6 +51,11 @@ export async function doctor(home: Home): Promise<number> {
         report.failed.length === 0 && missing.length === 0,
         `${report.loaded.length} loaded${report.failed.length ? `; failed: ${report.failed.map((f) => `${f.name} (${f.error})`).join(", ")}` : ""}${missing.length ? `; missing: ${missing.map((m) => m.name).join(", ")}` : ""}`,
       );
+      // Each plugin as a person would look for it: name, version, where it came from.
+      for (const p of report.loaded)
+        add(`plugin ${p.name}`, true, `${p.version ?? "unversioned"}, ${sourceLabel(p.source)}`);
+      for (const f of report.failed)
+        add(`plugin ${f.name}`, false, `${sourceLabel(f.source)}: ${f.error}`);
       const aliases = new Set([
         ...envModels(home.env).map((m) => m.alias),
         ...core.models.list().map((m) => m.alias),

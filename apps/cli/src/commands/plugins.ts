@@ -1,13 +1,21 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { pluginEnvKey } from "@rummy/core";
-import { boot } from "../distribution.js";
+import { loadPlugins, type PluginSource, pluginEnvKey, RummyCore } from "@rummy/core";
+import { boot, bundledPlugins } from "../distribution.js";
 import { upsertDotenv } from "../dotenv.js";
 import { CliError, EXIT } from "../errors.js";
 import type { Home } from "../home.js";
-import { table } from "../output.js";
+import { quietLogger, table } from "../output.js";
 
 const run = promisify(execFile);
 
@@ -79,9 +87,9 @@ async function list(home: Home, json: boolean): Promise<number> {
   }
 }
 
-function sourceLabel(source: { kind: string; path?: string; name?: string }): string {
+export function sourceLabel(source: PluginSource): string {
   return source.kind === "directory"
-    ? `dir ${source.path}`
+    ? `directory ${source.path}`
     : source.kind === "package"
       ? `npm ${source.name}`
       : "bundled";
@@ -89,14 +97,11 @@ function sourceLabel(source: { kind: string; path?: string; name?: string }): st
 
 function homeManifest(home: Home): string {
   const manifest = join(home.path, "package.json");
-  if (!existsSync(manifest)) {
-    writeFileSync(
-      manifest,
-      `${JSON.stringify({ name: "rummy-home", private: true, dependencies: {} }, null, 2)}\n`,
-    );
-  }
+  if (!existsSync(manifest)) writeFileSync(manifest, EMPTY_MANIFEST);
   return manifest;
 }
+
+const EMPTY_MANIFEST = `${JSON.stringify({ name: "rummy-home", private: true, dependencies: {} }, null, 2)}\n`;
 
 function dependencies(manifest: string): Record<string, string> {
   return (
@@ -105,53 +110,145 @@ function dependencies(manifest: string): Record<string, string> {
   );
 }
 
-/** Installs a package into RUMMY_HOME, enables it in `<home>/.env`, and checks that it loads. */
+/**
+ * Installs a package into RUMMY_HOME, checks that it loads as a plugin, and
+ * enables it in `<home>/.env`. The install happens in a staging folder
+ * beside the home (same depth, so relative links stay valid) and replaces
+ * the home's node_modules only once the plugin has loaded: anything that
+ * goes wrong leaves RUMMY_HOME as it was.
+ */
 async function add(home: Home, spec: string): Promise<number> {
-  const manifest = homeManifest(home);
-  const before = dependencies(manifest);
+  const staging = mkdtempSync(`${home.path}.add-`);
+  try {
+    const stagedManifest = join(staging, "package.json");
+    const homeManifestPath = join(home.path, "package.json");
+    writeFileSync(
+      stagedManifest,
+      existsSync(homeManifestPath) ? readFileSync(homeManifestPath) : EMPTY_MANIFEST,
+    );
+    for (const file of ["package-lock.json", "node_modules"]) {
+      const from = join(home.path, file);
+      if (existsSync(from))
+        cpSync(from, join(staging, file), { recursive: true, verbatimSymlinks: true });
+    }
+    const before = dependencies(stagedManifest);
+    await npmInstall(staging, spec);
+    const after = dependencies(stagedManifest);
+    const name =
+      Object.keys(after).find((dep) => before[dep] !== after[dep]) ?? packageNameOf(spec, after);
+    if (!name) throw new CliError(`npm installed nothing new for '${spec}'`);
+    const key = pluginEnvKey(name);
+    const loaded = await tryLoad(home, staging, name, key);
+    // Loaded: the staged install becomes the home's.
+    const homeModules = join(home.path, "node_modules");
+    if (existsSync(homeModules)) renameSync(homeModules, join(staging, "node_modules.old"));
+    renameSync(join(staging, "node_modules"), homeModules);
+    for (const file of ["package.json", "package-lock.json"]) {
+      const from = join(staging, file);
+      if (existsSync(from)) writeFileSync(join(home.path, file), readFileSync(from));
+    }
+    const dotenv = join(home.path, ".env");
+    writeFileSync(
+      dotenv,
+      upsertDotenv(existsSync(dotenv) ? readFileSync(dotenv, "utf8") : "", key, name),
+    );
+    process.stdout.write(
+      `added ${name} (plugin ${loaded.name}${loaded.version ? ` ${loaded.version}` : ""}); enabled as ${key} in ${dotenv}\n`,
+    );
+    return EXIT.ok;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** `@scope/name@1.2` or `name@^1` → the dependency npm saved it under. */
+function packageNameOf(spec: string, deps: Record<string, string>): string | undefined {
+  const bare = spec.replace(/^(@?[^@]+)@.*$/, "$1");
+  return bare in deps ? bare : undefined;
+}
+
+/** npm's failure as a sentence: what went wrong and with what. */
+async function npmInstall(prefix: string, spec: string): Promise<void> {
   try {
     await run(
       "npm",
-      ["install", "--prefix", home.path, "--no-audit", "--no-fund", "--loglevel=error", spec],
-      {
-        env: { ...process.env, npm_config_prefix: home.path },
-      },
+      [
+        "install",
+        "--prefix",
+        prefix,
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        // A plugin's @rummy/core peer is the running rummy's, not a second copy.
+        "--legacy-peer-deps",
+        spec,
+      ],
+      { env: { ...process.env, npm_config_prefix: prefix } },
     );
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? "";
-    throw new CliError(`npm could not install '${spec}'`, {
-      hint: stderr.trim().split("\n").slice(-3).join(" ") || undefined,
+    const code = /npm (?:ERR!|error) code (\w+)/.exec(stderr)?.[1];
+    const detail =
+      stderr
+        .split("\n")
+        .map((l) => l.replace(/^npm (?:ERR!|error)\s*/, "").trim())
+        .filter(
+          (l) => l && !/^(code|errno|syscall) \S+$|^at |^A complete log|^\/.*debug.*\.log$/.test(l),
+        )
+        .slice(0, 2)
+        .join(" ") || undefined;
+    if (code === "E404" || code === "ENOVERSIONS")
+      throw new CliError(`there is no package '${spec}' in the npm registry`, { hint: detail });
+    if (code === "ETARGET")
+      throw new CliError(`no published version of '${spec}' matches`, { hint: detail });
+    if (code && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ECONNRESET|EHOSTUNREACH)$/.test(code))
+      throw new CliError(`cannot reach the npm registry to install '${spec}' (${code})`, {
+        hint: detail,
+      });
+    throw new CliError(`npm could not install '${spec}'${code ? ` (${code})` : ""}`, {
+      hint: detail,
     });
   }
-  const after = dependencies(manifest);
-  const name = Object.keys(after).find((dep) => before[dep] !== after[dep]) ?? spec;
-  const key = pluginEnvKey(name);
-  const dotenv = join(home.path, ".env");
-  writeFileSync(
-    dotenv,
-    upsertDotenv(existsSync(dotenv) ? readFileSync(dotenv, "utf8") : "", key, name),
-  );
-  // Load it once now so a broken plugin is caught here, not at the next start.
-  const { core, report } = await boot(
-    { ...home, env: { ...home.env, [key]: name } },
-    { quiet: true },
-  );
+}
+
+/**
+ * Loads the staged package in a throwaway core (in-memory database, the
+ * staging folder as its home) beside the bundled plugins, so a broken
+ * plugin is caught now, not at the next start, and the real home is untouched.
+ */
+async function tryLoad(
+  home: Home,
+  staging: string,
+  name: string,
+  key: string,
+): Promise<{ name: string; version: string | null }> {
+  const core = RummyCore.open({
+    home: staging,
+    dbPath: ":memory:",
+    env: { ...home.env, RUMMY_HOME: staging, [key]: name },
+    logger: quietLogger(),
+  });
   try {
-    const failed = report.failed.find(
-      (p) => p.source.kind === "package" && "name" in p.source && p.source.name === name,
-    );
+    const { plugins } = await bundledPlugins();
+    const report = await loadPlugins(core, {
+      bundled: plugins,
+      pluginDir: join(staging, "plugins"),
+    });
+    const isIt = (p: { source: PluginSource }) =>
+      p.source.kind === "package" && p.source.name === name;
+    const failed = report.failed.find(isIt);
     if (failed) {
-      throw new CliError(`installed ${name}, but it does not load: ${failed.error}`, {
-        hint: `\`rummy plugins remove ${name}\` undoes the install`,
-      });
+      const notAPlugin = /must export .*setup\(\) function/.test(failed.error);
+      throw new CliError(
+        notAPlugin
+          ? `${name} is not a rummy plugin: it does not export a plugin (an object with a setup() function)`
+          : `${name} does not load: ${failed.error}`,
+        { hint: `nothing was changed in ${home.path}` },
+      );
     }
-    const loaded = report.loaded.find(
-      (p) => p.source.kind === "package" && "name" in p.source && p.source.name === name,
-    );
-    process.stdout.write(
-      `added ${name}${loaded ? ` (plugin ${loaded.name}${loaded.version ? ` ${loaded.version}` : ""})` : ""}; enabled as ${key} in ${dotenv}\n`,
-    );
-    return EXIT.ok;
+    const loaded = report.loaded.find(isIt);
+    if (!loaded) throw new CliError(`${name} did not load (is ${key} disabled?)`);
+    return loaded;
   } finally {
     await core.close();
   }
