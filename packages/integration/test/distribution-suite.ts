@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RummyClient } from "@rummy/client";
+import { resolveToken } from "@rummy/server";
 import { type FakeLlm, startFakeLlm, treeSnapshot } from "@rummy/testing";
 import {
   exec,
@@ -122,9 +123,11 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
     });
   }
 
-  /** Starts a run over the wire and resolves with its terminal state. */
-  async function askOverTheWire(url: string, alias: string, prompt: string) {
-    const client = await RummyClient.connect(url);
+  /** Starts a run over the wire, presenting the token the server keeps in its home, and resolves with its terminal state. */
+  async function askOverTheWire(url: string, home: string, alias: string, prompt: string) {
+    const { token } = resolveToken(home, {}, { create: false });
+    assert.ok(token, `the server made its token in ${home}`);
+    const client = await RummyClient.connect(url, { token });
     try {
       await client.hello("dist", root);
       const done = client.waitFor<{ run: string; status: number; reason: string | null }>(
@@ -342,7 +345,12 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
           llm.enqueue({
             content: `<known path="known://answer">42</known>\n<update status="200">forty-two</update>`,
           });
-          const { state } = await askOverTheWire(server.url, "minimal", "What is the answer?");
+          const { state } = await askOverTheWire(
+            server.url,
+            join(minimal, ".rummy"),
+            "minimal",
+            "What is the answer?",
+          );
           assert.equal(state.status, 200);
           assert.equal(state.reason, "forty-two");
         } finally {
@@ -438,7 +446,7 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
               { content: `<hello>Ada</hello>\n<update status="102">greeting</update>` },
               { content: `<update status="200">greeted</update>` },
             );
-            const { state, entries } = await askOverTheWire(served.url, "greet", "Greet Ada.");
+            const { state, entries } = await askOverTheWire(served.url, home, "greet", "Greet Ada.");
             assert.equal(state.status, 200);
             const greeting = entries.find((e) => e.path.startsWith("log://turn_1/hello/"));
             assert.equal(greeting?.body, "Hello, Ada!");
