@@ -23,7 +23,18 @@ export interface LoadResult {
  * measured alone) against the fake LLM, measures an idle baseline, then
  * drives N clients × M runs and reads the server's own status.
  */
-export async function measureLoad(clients: number, runsPerClient: number): Promise<LoadResult> {
+export interface MeasureOptions {
+  /** Pin the server to these cpus (`taskset -c`), so its figures are its own. */
+  readonly serverCpus?: string;
+  /** Write the server's V8 CPU profile (`--cpu-prof`) into this folder when it stops. */
+  readonly cpuProfileDir?: string;
+}
+
+export async function measureLoad(
+  clients: number,
+  runsPerClient: number,
+  options: MeasureOptions = {},
+): Promise<LoadResult> {
   const { home, cleanup } = tempHome();
   // A small project of its own: the home (with the database) is not what the runs look at.
   const project = join(home, "project");
@@ -31,13 +42,29 @@ export async function measureLoad(clients: number, runsPerClient: number): Promi
   writeFileSync(join(project, "README.md"), "# load\n");
   writeFileSync(join(project, "src", "index.ts"), "export const answer = 42;\n");
   const llm = await startFakeLlm({ handler: loadModel });
-  const server = await startServe(home, ["--port", "0"], {
-    OPENAI_BASE_URL: llm.url,
-    OPENAI_API_KEY: "sk-test",
-    RUMMY_MODEL_fake: "openai/fake-model",
-    // Default retries, as a user runs it: a pooled connection the fake LLM closes just as a
-    // request goes out is retried, not counted as a lost run.
-  });
+  const server = await startServe(
+    home,
+    ["--port", "0"],
+    {
+      OPENAI_BASE_URL: llm.url,
+      OPENAI_API_KEY: "sk-test",
+      RUMMY_MODEL_fake: "openai/fake-model",
+      // Default retries, as a user runs it: a pooled connection the fake LLM closes just as a
+      // request goes out is retried, not counted as a lost run.
+    },
+    {
+      ...(options.serverCpus ? { cpus: options.serverCpus } : {}),
+      ...(options.cpuProfileDir
+        ? {
+            nodeArgs: [
+              "--cpu-prof",
+              `--cpu-prof-dir=${options.cpuProfileDir}`,
+              "--cpu-prof-interval=250",
+            ],
+          }
+        : {}),
+    },
+  );
   try {
     const probe = await RummyClient.connect(server.url, { token: server.token });
     await probe.hello("load", project);
