@@ -41,6 +41,8 @@ export interface Stretch {
 }
 
 export interface ProfileSummary {
+  /** Busy time in startup (module loading, boot), left out of the rest. */
+  readonly startupMs: number;
   readonly busyMs: number;
   readonly idleMs: number;
   readonly self: readonly FunctionTime[];
@@ -63,8 +65,9 @@ function frameName(frame: CallFrame): string {
 const ours = (frame: CallFrame) =>
   /\/(packages|apps)\//.test(frame.url) && !frame.url.includes("node_modules");
 
-/** Module loading at startup: a stretch whose stacks run through this is not load. */
-const STARTUP = /apps\/cli\/bin\/rummy\.mjs|node:internal\/modules\/esm\/(hooks|loader)/;
+/** Startup (module loading, `main`, opening the store): not the load, reported apart. */
+const STARTUP =
+  /apps\/cli\/bin\/rummy\.mjs|apps\/cli\/src\/main\.ts|node:internal\/modules\/(esm|cjs)\//;
 
 export function summarizeProfile(path: string, top = 12, stretches = 5): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, "utf8")) as CpuProfile;
@@ -85,6 +88,8 @@ export function summarizeProfile(path: string, top = 12, stretches = 5): Profile
   const selfMs = new Map<string, number>();
   let busyMs = 0;
   let idleMs = 0;
+  let startupMs = 0;
+  const atStartup = (id: number) => stack(id).some((n) => STARTUP.test(n.callFrame.url));
   const found: { ms: number; samples: { id: number; ms: number }[] }[] = [];
   let current: { ms: number; samples: { id: number; ms: number }[] } | undefined;
   for (let i = 0; i < profile.samples.length; i++) {
@@ -98,6 +103,12 @@ export function summarizeProfile(path: string, top = 12, stretches = 5): Profile
       current = undefined;
       continue;
     }
+    if (atStartup(id)) {
+      startupMs += ms;
+      if (current) found.push(current);
+      current = undefined;
+      continue;
+    }
     busyMs += ms;
     const name = frameName(node.callFrame);
     selfMs.set(name, (selfMs.get(name) ?? 0) + ms);
@@ -106,23 +117,17 @@ export function summarizeProfile(path: string, top = 12, stretches = 5): Profile
     current.samples.push({ id, ms });
   }
   if (current) found.push(current);
-  const startup = (s: { samples: { id: number; ms: number }[] }) => {
-    const loading = s.samples.filter(({ id }) =>
-      stack(id).some((n) => STARTUP.test(n.callFrame.url)),
-    ).length;
-    return loading > s.samples.length / 2;
-  };
   const ranked = (times: Map<string, number>, total: number, n: number) =>
     [...times]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([name, ms]) => ({ name, ms, share: total ? ms / total : 0 }));
   return {
+    startupMs,
     busyMs,
     idleMs,
     self: ranked(selfMs, busyMs, top),
     stretches: found
-      .filter((s) => !startup(s))
       .sort((a, b) => b.ms - a.ms)
       .slice(0, stretches)
       .map((s) => {
@@ -154,13 +159,13 @@ export function summarizeProfile(path: string, top = 12, stretches = 5): Profile
 export function profileMarkdown(summary: ProfileSummary, intervalUs = 250): string[] {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const lines = [
-    `Server CPU profile under the same load (\`--cpu-prof\`, 250 µs sampling): busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms.`,
+    `Server CPU profile under the same load (\`--cpu-prof\`, 250 µs sampling): busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms, startup (module loading, boot; left out below) ${summary.startupMs.toFixed(0)} ms.`,
     "",
     "| top self time | ms | share of busy |",
     "|---|---|---|",
     ...summary.self.map((f) => `| \`${f.name}\` | ${f.ms.toFixed(1)} | ${pct(f.share)} |`),
     "",
-    "Longest synchronous stretches after startup (consecutive samples without idle — the loop answered no one; wall time, with the samples × interval that were on the cpu):",
+    "Longest synchronous stretches (consecutive samples without idle — the loop answered no one; wall time, with the samples × interval that were on the cpu):",
     "",
   ];
   for (const s of summary.stretches) {

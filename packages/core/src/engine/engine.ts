@@ -18,6 +18,7 @@ import {
   type RunRequest,
 } from "./api.js";
 import type { ParsedCommand } from "./parser-api.js";
+import { Pacer } from "./pacer.js";
 import { parseModelOutput } from "./parser.js";
 import { slugOf } from "../paths.js";
 
@@ -134,6 +135,8 @@ export class AgentEngine implements Engine {
   readonly #core: RummyCore;
   readonly #config: ConfigValues;
   readonly #active = new Map<number, ActiveRun>();
+  /** One turn's synchronous stretch per event-loop turn across all runs: the server stays responsive. */
+  readonly #pacer = new Pacer();
   readonly #proposals = new Map<string, PendingProposal>();
   readonly #contextCache = new Map<string, number>();
 
@@ -517,6 +520,7 @@ export class AgentEngine implements Engine {
       loopId: loop.id,
       turn: turnNo,
     };
+    await this.#pacer.next();
     await this.#emit(ENGINE_EVENTS.turnStarted, base);
     await this.#emit(ENGINE_EVENTS.runProgress, { ...base, phase: "assembling" });
 
@@ -599,6 +603,7 @@ export class AgentEngine implements Engine {
         lastUpdate: state.lastUpdate,
       };
     }
+    await this.#pacer.next();
     core.turns.record(turnRecord.id, {
       contextTokens: packet.tokens,
       ...(result.usage
