@@ -37,7 +37,10 @@ export async function benchLoad(
   const pinned = pinSelf(clientCpu);
   const serverCpus = pinned ? "0" : undefined;
   const loadBefore = loadavg();
-  const result = await measureLoad(clients, runsPerClient, serverCpus ? { serverCpus } : {});
+  const result = await measureLoad(clients, runsPerClient, {
+    ...(serverCpus ? { serverCpus } : {}),
+    probe: true,
+  });
   const f = summarize(result);
   const profileDir = mkdtempSync(join(tmpdir(), "rummy-bench-prof-"));
   let profile: string[] = [];
@@ -74,22 +77,40 @@ export async function benchLoad(
     "load",
     [
       { label: `idle getRun p50 (baseline)`, value: f.idleP50, unit: "ms" },
-      { label: `idle event-loop delay p99`, value: f.idleLoopP99, unit: "ms" },
       {
-        label: `${clients} clients × ${runsPerClient} runs: RPC p50 / idle p50`,
-        value: f.loadP50 / f.idleP50,
+        label: `idle getRun p50, lone probe in its own process (baseline)`,
+        value: f.probeIdleP50,
+        unit: "ms",
+      },
+      {
+        label: `${clients} clients × ${runsPerClient} runs: lone probe's RPC p50 / its idle p50`,
+        value: f.probeLoadP50 / f.probeIdleP50,
         unit: "×",
         ratio: true,
         target: { max: 10 },
       },
       {
-        label: `${clients} clients × ${runsPerClient} runs: RPC p99 / idle p50`,
+        label: `${clients} clients × ${runsPerClient} runs: lone probe's RPC p99 / its idle p50`,
+        value: f.probeLoadP99 / f.probeIdleP50,
+        unit: "×",
+        ratio: true,
+      },
+      { label: `idle event-loop delay p99`, value: f.idleLoopP99, unit: "ms" },
+      {
+        label: `${clients} clients × ${runsPerClient} runs: the clients' RPC p50 / idle p50 (includes their own loop delay)`,
+        value: f.loadP50 / f.idleP50,
+        unit: "×",
+        ratio: true,
+      },
+      {
+        label: `${clients} clients × ${runsPerClient} runs: the clients' RPC p99 / idle p50`,
         value: f.loadP99 / f.idleP50,
         unit: "×",
         ratio: true,
       },
-      { label: "RPC p50 under load", value: f.loadP50, unit: "ms" },
-      { label: "RPC p99 under load", value: f.loadP99, unit: "ms" },
+      { label: "lone probe's RPC p50 under load", value: f.probeLoadP50, unit: "ms" },
+      { label: "the clients' RPC p50 under load", value: f.loadP50, unit: "ms" },
+      { label: "the clients' RPC p99 under load", value: f.loadP99, unit: "ms" },
       {
         label: "event-loop delay p99 under load",
         value: f.loadLoopP99,
@@ -99,6 +120,11 @@ export async function benchLoad(
       {
         label: "event-loop delay max under load (longest block)",
         value: f.loadLoopMax,
+        unit: "ms",
+      },
+      {
+        label: "clients' own event-loop delay p99 under load (their share of the RPC times)",
+        value: f.clientLoopP99,
         unit: "ms",
       },
       { label: "server rss after load", value: result.loadStatus.memoryMb.rss, unit: "MiB" },

@@ -1,5 +1,7 @@
+import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { RummyClient } from "@rummy/client";
 import { driveLoad, type LoadReport, loadModel, percentile, startFakeLlm } from "@rummy/testing";
 import { startServe, tempHome } from "./helpers.js";
@@ -16,6 +18,13 @@ export interface LoadResult {
   readonly idleLatenciesMs: readonly number[];
   readonly idleStatus: ServerStatus;
   readonly loadStatus: ServerStatus;
+  /**
+   * With `probe`: `getRun` round trips from a lone client in its own process,
+   * idle (the same calls as `idleLatenciesMs`) and during the load.
+   */
+  readonly probe?: { readonly idleMs: readonly number[]; readonly loadMs: readonly number[] };
+  /** The driving process's own event-loop delay under the load, ms: the clients' share of the latencies. */
+  readonly clientLoopMs: { readonly p50: number; readonly p99: number };
 }
 
 /**
@@ -28,6 +37,23 @@ export interface MeasureOptions {
   readonly serverCpus?: string;
   /** Write the server's V8 CPU profile (`--cpu-prof`) into this folder when it stops. */
   readonly cpuProfileDir?: string;
+  /** Also time the server from a lone client in a process of its own (load-probe.ts). */
+  readonly probe?: boolean;
+}
+
+/** Starts load-probe.ts and returns a way to give it a command and await its answer. */
+function startProbe(): { ask: (command: unknown) => Promise<unknown>; child: ChildProcess } {
+  const child = fork(join(import.meta.dirname, "load-probe.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const ask = (command: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      child.once("message", resolve);
+      child.once("exit", (code) => reject(new Error(`the load probe exited with ${code}`)));
+      child.send(command as object);
+    });
+  return { ask, child };
 }
 
 export async function measureLoad(
@@ -78,6 +104,12 @@ export async function measureLoad(
       model: "fake",
     });
     if (warm.completed !== 1) throw new Error("the warm-up run did not complete");
+    const lone = options.probe ? startProbe() : undefined;
+    let loneIdle: number[] = [];
+    if (lone) {
+      await lone.ask({ url: server.url, token: server.token, project, run: "load_0_0" });
+      loneIdle = ((await lone.ask({ idle: 300 })) as { latencies: number[] }).latencies;
+    }
     await probe.call("rummy/status", { reset: true });
     const idleLatenciesMs: number[] = [];
     for (let i = 0; i < 300; i++) {
@@ -87,6 +119,9 @@ export async function measureLoad(
       await new Promise((r) => setTimeout(r, 2));
     }
     const idleStatus = await probe.call<ServerStatus>("rummy/status", { reset: true });
+    const clientLoop = monitorEventLoopDelay({ resolution: 10 });
+    clientLoop.enable();
+    const loneLoad = lone?.ask({ load: true });
     const load = await driveLoad({
       url: server.url,
       token: server.token,
@@ -95,9 +130,26 @@ export async function measureLoad(
       runsPerClient,
       model: "fake",
     });
+    clientLoop.disable();
+    lone?.child.send("stop");
+    const loneLoadMs = loneLoad ? ((await loneLoad) as { latencies: number[] }).latencies : [];
+    lone?.child.kill();
     const loadStatus = await probe.call<ServerStatus>("rummy/status", { reset: true });
     await probe.close();
-    return { load, idleLatenciesMs, idleStatus, loadStatus };
+    // The histogram counts whole sampling intervals: the delay is what exceeds the resolution.
+    const late = (ns: number) => Math.max(0, ns / 1e6 - 10);
+    const clientLoopMs = {
+      p50: late(clientLoop.percentile(50)),
+      p99: late(clientLoop.percentile(99)),
+    };
+    return {
+      load,
+      idleLatenciesMs,
+      idleStatus,
+      loadStatus,
+      clientLoopMs,
+      ...(lone ? { probe: { idleMs: loneIdle, loadMs: loneLoadMs } } : {}),
+    };
   } finally {
     await server.stop();
     await llm.close();
@@ -118,6 +170,10 @@ export function summarize(result: LoadResult) {
     idleLoopP99: idleStatus.eventLoopDelayMs.p99,
     loadLoopP99: loadStatus.eventLoopDelayMs.p99,
     loadLoopMax: loadStatus.eventLoopDelayMs.max,
+    clientLoopP99: result.clientLoopMs.p99,
+    probeIdleP50: result.probe ? percentile(result.probe.idleMs, 50) : Number.NaN,
+    probeLoadP50: result.probe ? percentile(result.probe.loadMs, 50) : Number.NaN,
+    probeLoadP99: result.probe ? percentile(result.probe.loadMs, 99) : Number.NaN,
     runsPerSecond: load.runs / (load.durationMs / 1000),
   };
 }

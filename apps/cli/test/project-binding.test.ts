@@ -166,7 +166,10 @@ test("two folders with the same name each get a project of their own; neither re
     assert.equal(two.code, 0, two.stderr);
     assert.match(two.stdout, /second/);
     // Each run saw its own folder's file: the second folder did not take over the first's project.
-    const prompts = llm.chatRequests().slice(-2).map((r) => JSON.stringify(r.body));
+    const prompts = llm
+      .chatRequests()
+      .slice(-2)
+      .map((r) => JSON.stringify(r.body));
     assert.match(prompts[0]!, /only-in-first\.txt/);
     assert.doesNotMatch(prompts[0]!, /only-in-second\.txt/);
     assert.match(prompts[1]!, /only-in-second\.txt/);
