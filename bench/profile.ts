@@ -18,7 +18,7 @@ interface ProfileNode {
   readonly children?: readonly number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
@@ -69,8 +69,14 @@ const ours = (frame: CallFrame) =>
 const STARTUP =
   /apps\/cli\/bin\/rummy\.mjs|apps\/cli\/src\/main\.ts|node:internal\/modules\/(esm|cjs)\//;
 
-export function summarizeProfile(path: string, top = 12, stretches = 5): ProfileSummary {
-  const profile = JSON.parse(readFileSync(path, "utf8")) as CpuProfile;
+/** `path`: a `.cpuprofile` file, or the profile itself (the inspector's `Profiler.stop`). */
+export function summarizeProfile(
+  path: string | CpuProfile,
+  top = 12,
+  stretches = 5,
+): ProfileSummary {
+  const profile =
+    typeof path === "string" ? (JSON.parse(readFileSync(path, "utf8")) as CpuProfile) : path;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -156,16 +162,21 @@ export function summarizeProfile(path: string, top = 12, stretches = 5): Profile
 }
 
 /** The summary as markdown lines for BENCHMARKS.md. */
-export function profileMarkdown(summary: ProfileSummary, intervalUs = 250): string[] {
+export function profileMarkdown(
+  summary: ProfileSummary,
+  intervalUs = 250,
+  what = "Server CPU profile under the same load (`--cpu-prof`, 250 µs sampling)",
+  stretchesTitle = "Longest synchronous stretches (consecutive samples without idle — the loop answered no one; wall time, with the samples × interval that were on the cpu):",
+): string[] {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const lines = [
-    `Server CPU profile under the same load (\`--cpu-prof\`, 250 µs sampling): busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms, startup (module loading, boot; left out below) ${summary.startupMs.toFixed(0)} ms.`,
+    `${what}: busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms, startup (module loading, boot; left out below) ${summary.startupMs.toFixed(0)} ms.`,
     "",
     "| top self time | ms | share of busy |",
     "|---|---|---|",
     ...summary.self.map((f) => `| \`${f.name}\` | ${f.ms.toFixed(1)} | ${pct(f.share)} |`),
     "",
-    "Longest synchronous stretches (consecutive samples without idle — the loop answered no one; wall time, with the samples × interval that were on the cpu):",
+    stretchesTitle,
     "",
   ];
   for (const s of summary.stretches) {
