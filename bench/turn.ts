@@ -20,6 +20,7 @@ async function perTurnMs(
   total: number,
   turns: number,
   profile?: (p: CpuProfile) => void,
+  plugins = ENGINE_PLUGINS,
 ): Promise<number> {
   const home = mkdtempSync(join(tmpdir(), "rummy-bench-turn-"));
   const core = RummyCore.open({
@@ -28,7 +29,7 @@ async function perTurnMs(
     logger: createLogger("silent"),
   });
   try {
-    await loadPlugins(core, { bundled: ENGINE_PLUGINS, pluginDir: join(home, "none") });
+    await loadPlugins(core, { bundled: plugins, pluginDir: join(home, "none") });
     core.providers.register({
       name: "null",
       async complete() {
@@ -95,18 +96,32 @@ export async function benchTurn(
   const t1k = await perTurnMs(1_000, turns);
   const t10k = await perTurnMs(10_000, turns);
   const t100k = await perTurnMs(100_000, turns);
+  // The same turns without the audit record: the engine's own share, and whether it is flat.
+  const withoutTelemetry = ENGINE_PLUGINS.filter((p) => p.name !== "telemetry");
+  const bare1k = await perTurnMs(1_000, turns, undefined, withoutTelemetry);
+  const bare100k = await perTurnMs(100_000, turns, undefined, withoutTelemetry);
   // A separate short pass, so the profiler's overhead stays out of the figures.
   let profile: CpuProfile | undefined;
   await perTurnMs(100_000, 5, (p) => {
     profile = p;
   });
-  const notes = profile
-    ? profileMarkdown(
-        summarizeProfile(profile, 12, 1),
-        250,
-        "CPU profile of 5 turns at 100k entries (this process, where the engine runs; inspector, 250 µs sampling)",
-        "Where the turns' time went (the bench never idles, so this is the whole profiled pass):",
-      )
+  const summary = profile ? summarizeProfile(profile, 12, 1) : undefined;
+  const telemetry = summary?.stretches[0]?.chain.find((f) => f.name.includes("plugin-telemetry"));
+  const notes = summary
+    ? [
+        ...(telemetry && telemetry.share > 0.25
+          ? [
+              `What still blocks: ${(telemetry.share * 100).toFixed(0)}% of the turns' time is plugin-telemetry's \`turn.response\` handler, which reads every archived entry of the run (\`store.get\` with \`visibility: "archived"\`) and writes them all into \`audit://turn_N\` \`attributes.context.entries\` — work that grows with the run, not with what is visible. Flat turns need that record to stop listing archived entries one by one (a count and token sum instead, or the list written only when it changes); that changes what the record holds, so it is left to a decision on the audit format.`,
+              "",
+            ]
+          : []),
+        ...profileMarkdown(
+          summary,
+          250,
+          "CPU profile of 5 turns at 100k entries (this process, where the engine runs; inspector, 250 µs sampling)",
+          "Where the turns' time went (the bench never idles, so this is the whole profiled pass):",
+        ),
+      ]
     : [];
   return report(
     "turn",
@@ -122,6 +137,22 @@ export async function benchTurn(
         label: `per-turn engine time, 100k entries (${VISIBLE} visible)`,
         value: t100k,
         unit: "ms",
+      },
+      {
+        label: "per-turn engine time without plugin-telemetry, 1k entries",
+        value: bare1k,
+        unit: "ms",
+      },
+      {
+        label: "per-turn engine time without plugin-telemetry, 100k entries",
+        value: bare100k,
+        unit: "ms",
+      },
+      {
+        label: "without plugin-telemetry: t(100k)/t(1k)",
+        value: bare100k / bare1k,
+        unit: "×",
+        ratio: true,
       },
       {
         label: "t(10k)/t(1k) (target ≤ 2)",
