@@ -135,7 +135,7 @@ export class AgentEngine implements Engine {
   readonly #core: RummyCore;
   readonly #config: ConfigValues;
   readonly #active = new Map<number, ActiveRun>();
-  /** One turn's synchronous stretch per event-loop turn across all runs: the server stays responsive. */
+  /** One synchronous stretch of a turn (assembly; recording; dispatch) per event-loop turn across all runs. */
   readonly #pacer = new Pacer();
   readonly #proposals = new Map<string, PendingProposal>();
   readonly #contextCache = new Map<string, number>();
@@ -649,6 +649,7 @@ export class AgentEngine implements Engine {
     }
     const calls = this.#record(run, loop, turnNo, parsed.commands);
 
+    await this.#pacer.next();
     await this.#emit(ENGINE_EVENTS.runProgress, { ...base, phase: "dispatching" });
     const dispatch = await this.#dispatch(run, loop, turnNo, calls, active);
     failures += dispatch.failures;
