@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { measureLoad, summarize } from "../apps/cli/test/load-suite.js";
+import { type LoadResult, measureLoad, summarize } from "../apps/cli/test/load-suite.js";
 import { profileMarkdown, summarizeProfile } from "./profile.js";
 import { type BenchResult, report } from "./util.js";
 
@@ -36,17 +36,53 @@ export async function benchLoad(
   const clientCpu = cpus().length - 1;
   const pinned = pinSelf(clientCpu);
   const serverCpus = pinned ? "0" : undefined;
-  const loadBefore = loadavg();
-  const result = await measureLoad(clients, runsPerClient, {
+  // On a machine shared with other work, the server (and only it) ahead of the rest on its core:
+  // root may lower its niceness. BENCH_SERVER_NICE=0 turns this off.
+  const nice = Number(process.env.BENCH_SERVER_NICE ?? (process.getuid?.() === 0 ? -10 : 0));
+  const placement = {
     ...(serverCpus ? { serverCpus } : {}),
-    probe: true,
-  });
-  const f = summarize(result);
+    ...(nice !== 0 ? { serverNice: nice } : {}),
+  };
+  const loadBefore = loadavg();
+  // A shared machine is noisy: several measured passes, each figure the median pass's.
+  const passes = Math.max(1, Number(process.env.BENCH_LOAD_PASSES ?? 3));
+  const measured: { result: LoadResult; f: ReturnType<typeof summarize> }[] = [];
+  for (let i = 0; i < passes; i++) {
+    const result = await measureLoad(clients, runsPerClient, { ...placement, probe: true });
+    measured.push({ result, f: summarize(result) });
+  }
+  const median = (pick: (f: ReturnType<typeof summarize>) => number) =>
+    [...measured.map((m) => pick(m.f))].sort((a, b) => a - b)[Math.floor(measured.length / 2)]!;
+  const byPass = (pick: (f: ReturnType<typeof summarize>) => number, digits = 1) =>
+    measured.map((m) => pick(m.f).toFixed(digits)).join(", ");
+  const f = {
+    ...measured[0]!.f,
+    idleP50: median((x) => x.idleP50),
+    probeIdleP50: median((x) => x.probeIdleP50),
+    idleLoopP99: median((x) => x.idleLoopP99),
+    loadP50: median((x) => x.loadP50),
+    loadP99: median((x) => x.loadP99),
+    probeLoadP50: median((x) => x.probeLoadP50),
+    probeLoadP99: median((x) => x.probeLoadP99),
+    loadLoopP99: median((x) => x.loadLoopP99),
+    loadLoopMax: median((x) => x.loadLoopMax),
+    clientLoopP99: median((x) => x.clientLoopP99),
+    runsPerSecond: median((x) => x.runsPerSecond),
+    runs: measured.reduce((n, m) => n + m.f.runs, 0),
+    lost: measured.reduce((n, m) => n + m.f.lost, 0),
+  };
+  const probeRatio = median((x) => x.probeLoadP50 / x.probeIdleP50);
+  const clientsRatio = median((x) => x.loadP50 / x.idleP50);
+  const clientsP99Ratio = median((x) => x.loadP99 / x.idleP50);
+  const probeP99Ratio = median((x) => x.probeLoadP99 / x.probeIdleP50);
+  const rss = [...measured.map((m) => m.result.loadStatus.memoryMb.rss)].sort((a, b) => a - b)[
+    Math.floor(measured.length / 2)
+  ]!;
   const profileDir = mkdtempSync(join(tmpdir(), "rummy-bench-prof-"));
   let profile: string[] = [];
   try {
     const profiled = await measureLoad(clients, runsPerClient, {
-      ...(serverCpus ? { serverCpus } : {}),
+      ...placement,
       cpuProfileDir: profileDir,
     });
     // The main thread's profile is the largest (tsx's loader thread writes one of its own).
@@ -67,7 +103,7 @@ export async function benchLoad(
   const avg = (l: number[]) => l.map((x) => x.toFixed(1)).join(" / ");
   const notes = [
     pinned
-      ? `Server pinned to cpu 0 (\`taskset -c 0\`), clients and fake LLM to cpu ${clientCpu}.`
+      ? `Server pinned to cpu 0 (\`taskset -c 0\`), clients and fake LLM to cpu ${clientCpu}${nice !== 0 ? `; the server at niceness ${nice} (\`nice -n ${nice}\`), ahead of other work on its core` : ""}. ${passes} measured passes; each figure is the median pass's, runs lost the sum. Per pass: event-loop delay p99 ${byPass((x) => x.loadLoopP99)} ms; lone probe's RPC p50 / idle p50 ${byPass((x) => x.probeLoadP50 / x.probeIdleP50, 2)}×.`
       : "Not pinned (taskset missing or one cpu): server and clients share the cpus.",
     `Machine load average (1/5/15 min) before: ${avg(loadBefore)}, after: ${avg(loadavg())} on ${cpus().length} cpus — other work shares the machine, so absolute figures are noisy; the ratios and the profile's shape are what count.`,
     "",
@@ -84,27 +120,27 @@ export async function benchLoad(
       },
       {
         label: `${clients} clients × ${runsPerClient} runs: lone probe's RPC p50 / its idle p50`,
-        value: f.probeLoadP50 / f.probeIdleP50,
+        value: probeRatio,
         unit: "×",
         ratio: true,
         target: { max: 10 },
       },
       {
         label: `${clients} clients × ${runsPerClient} runs: lone probe's RPC p99 / its idle p50`,
-        value: f.probeLoadP99 / f.probeIdleP50,
+        value: probeP99Ratio,
         unit: "×",
         ratio: true,
       },
       { label: `idle event-loop delay p99`, value: f.idleLoopP99, unit: "ms" },
       {
         label: `${clients} clients × ${runsPerClient} runs: the clients' RPC p50 / idle p50 (includes their own loop delay)`,
-        value: f.loadP50 / f.idleP50,
+        value: clientsRatio,
         unit: "×",
         ratio: true,
       },
       {
         label: `${clients} clients × ${runsPerClient} runs: the clients' RPC p99 / idle p50`,
-        value: f.loadP99 / f.idleP50,
+        value: clientsP99Ratio,
         unit: "×",
         ratio: true,
       },
@@ -127,7 +163,7 @@ export async function benchLoad(
         value: f.clientLoopP99,
         unit: "ms",
       },
-      { label: "server rss after load", value: result.loadStatus.memoryMb.rss, unit: "MiB" },
+      { label: "server rss after load", value: rss, unit: "MiB" },
       { label: "throughput", value: f.runsPerSecond, unit: "runs/s" },
       {
         label: `runs lost (of ${f.runs})`,

@@ -87,9 +87,10 @@ export function startServe(
   env: Record<string, string> = {},
   /**
    * `cpus`: run the server under `taskset -c <cpus>` (util-linux), so a bench measures it on its own
-   * core; `nodeArgs`: flags for the server's node (`--cpu-prof`, which NODE_OPTIONS does not take).
+   * core; `nice`: under `nice -n <nice>` (below 0 needs root: the server ahead of other work on a shared
+   * machine); `nodeArgs`: flags for the server's node (`--cpu-prof`, which NODE_OPTIONS does not take).
    */
-  options: { cpus?: string; nodeArgs?: readonly string[] } = {},
+  options: { cpus?: string; nice?: number; nodeArgs?: readonly string[] } = {},
 ) {
   return new Promise<{
     url: string;
@@ -101,6 +102,7 @@ export function startServe(
   }>((resolve, reject) => {
     const command = [process.execPath, ...(options.nodeArgs ?? []), BIN, "serve", ...args];
     if (options.cpus) command.unshift("taskset", "-c", options.cpus);
+    if (options.nice !== undefined) command.unshift("nice", "-n", String(options.nice));
     const child = spawn(command[0]!, command.slice(1), {
       cwd: tmpdir(),
       env: { ...process.env, RUMMY_HOME: home, RUMMY_LOG_LEVEL: "warn", ...env },

@@ -35,6 +35,8 @@ export interface LoadResult {
 export interface MeasureOptions {
   /** Pin the server to these cpus (`taskset -c`), so its figures are its own. */
   readonly serverCpus?: string;
+  /** Run the server at this niceness (`nice -n`; below 0 needs root). */
+  readonly serverNice?: number;
   /** Write the server's V8 CPU profile (`--cpu-prof`) into this folder when it stops. */
   readonly cpuProfileDir?: string;
   /** Also time the server from a lone client in a process of its own (load-probe.ts). */
@@ -80,6 +82,7 @@ export async function measureLoad(
     },
     {
       ...(options.serverCpus ? { cpus: options.serverCpus } : {}),
+      ...(options.serverNice !== undefined ? { nice: options.serverNice } : {}),
       ...(options.cpuProfileDir
         ? {
             nodeArgs: [
