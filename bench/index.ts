@@ -3,7 +3,7 @@
  * against baselines measured in the same run, absolute figures labelled
  * with the machine they came from.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { benchHistory } from "./history.js";
 import { benchLoad } from "./load.js";
 import { benchRpc } from "./rpc.js";
@@ -45,37 +45,38 @@ function section(r: BenchResult): string[] {
     lines.push(`| ${f.label} | ${value} | ${f.unit} | ${target} |`);
   }
   lines.push("");
+  if (r.notes) lines.push(...r.notes, "");
   return lines;
 }
 
 const file = new URL("../BENCHMARKS.md", import.meta.url);
-const today = new Date().toISOString().slice(0, 10);
-if (!only.length) {
+const stamp = `${new Date().toISOString().slice(0, 10)}, machine: ${machine()}`;
+if (!only.length || !existsSync(file)) {
   const lines = [
     "# Benchmarks",
     "",
-    `Written by \`pnpm bench\` on ${today}, machine: ${machine()}.`,
+    `Written by \`pnpm bench\` on ${stamp}.`,
     "Ratios compare against a baseline measured in the same run and travel between machines; absolute figures are this machine's.",
     "",
   ];
   for (const r of results) lines.push(...section(r));
   writeFileSync(file, lines.join("\n"));
-} else if (process.env.BENCH_SPLICE === "1") {
-  // `BENCH_SPLICE=1 pnpm bench history`: rewrites only the named sections of BENCHMARKS.md.
+} else {
+  // `pnpm bench load`: re-measure one bench and splice its section into the file, the others untouched.
   let text = readFileSync(file, "utf8");
   for (const r of results) {
     const body = [
       ...section(r).slice(0, 1),
       "",
-      `(\`pnpm bench ${r.name}\` on ${today}, machine: ${machine()}; spliced into this file.)`,
+      `Re-measured alone (\`pnpm bench ${r.name}\`) on ${stamp}.`,
       ...section(r).slice(1),
     ].join("\n");
     const at = text.indexOf(`## bench/${r.name}\n`);
     if (at < 0) text = `${text.trimEnd()}\n\n${body}`;
     else {
       const next = text.indexOf("\n## ", at + 1);
-      text = `${text.slice(0, at)}${body}${next < 0 ? "" : text.slice(next + 1)}`;
+      text = `${text.slice(0, at)}${body}${next < 0 ? "\n" : text.slice(next)}`;
     }
   }
-  writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
+  writeFileSync(file, text);
 }

@@ -12,6 +12,8 @@ export interface Figure {
 export interface BenchResult {
   readonly name: string;
   readonly figures: readonly Figure[];
+  /** Markdown written under the figures table (how it was measured, a profile summary). */
+  readonly notes?: readonly string[];
 }
 
 export function timeIt(fn: () => void): number {
@@ -40,7 +42,11 @@ export function meets(f: Figure): string {
 }
 
 /** Prints one benchmark's figures and returns them for the report writer. */
-export function report(name: string, figures: readonly Figure[]): BenchResult {
+export function report(
+  name: string,
+  figures: readonly Figure[],
+  notes?: readonly string[],
+): BenchResult {
   console.log(`\n## bench/${name}  (${machine()})`);
   for (const f of figures) {
     const value = f.ratio
@@ -50,5 +56,6 @@ export function report(name: string, figures: readonly Figure[]): BenchResult {
         : f.value.toFixed(3);
     console.log(`  ${f.label}: ${value} ${f.unit} ${meets(f)}`.trimEnd());
   }
-  return { name, figures };
+  if (notes) console.log(notes.map((l) => `  ${l}`).join("\n"));
+  return notes ? { name, figures, notes } : { name, figures };
 }

@@ -85,6 +85,12 @@ export function startServe(
   home: string,
   args: readonly string[] = ["--port", "0"],
   env: Record<string, string> = {},
+  /**
+   * `cpus`: run the server under `taskset -c <cpus>` (util-linux), so a bench measures it on its own
+   * core; `nice`: under `nice -n <nice>` (below 0 needs root: the server ahead of other work on a shared
+   * machine); `nodeArgs`: flags for the server's node (`--cpu-prof`, which NODE_OPTIONS does not take).
+   */
+  options: { cpus?: string; nice?: number; nodeArgs?: readonly string[] } = {},
 ) {
   return new Promise<{
     url: string;
@@ -94,7 +100,10 @@ export function startServe(
     output: () => string;
     stop: () => Promise<number | null>;
   }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", ...args], {
+    const command = [process.execPath, ...(options.nodeArgs ?? []), BIN, "serve", ...args];
+    if (options.cpus) command.unshift("taskset", "-c", options.cpus);
+    if (options.nice !== undefined) command.unshift("nice", "-n", String(options.nice));
+    const child = spawn(command[0]!, command.slice(1), {
       cwd: tmpdir(),
       env: { ...process.env, RUMMY_HOME: home, RUMMY_LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "pipe"],

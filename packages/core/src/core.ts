@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { validateEnvironment } from "./environment.js";
 import { CORE_CONFIG, type ConfigValues, type Env, readConfig } from "./config.js";
 import { AgentEngine } from "./engine/engine.js";
+import { Checkpointer } from "./db/checkpointer.js";
 import { type Db, openDatabase } from "./db/open.js";
 import { errorMessage } from "./errors.js";
 import { Hooks } from "./hooks.js";
@@ -80,6 +81,8 @@ export class RummyCore {
   readonly plugins: LoadedPlugin[] = [];
   readonly failedPlugins: FailedPlugin[] = [];
   readonly #db: Db;
+  /** WAL checkpoints on a worker thread (none for an in-memory store). */
+  readonly #checkpointer: Checkpointer | undefined;
   #closed = false;
   readonly #checkpoints: NodeJS.Timeout;
   #written = false;
@@ -106,6 +109,7 @@ export class RummyCore {
     this.tokenizer =
       options.tokenizer ?? divisorTokenizer(this.config.RUMMY_TOKEN_DIVISOR as number);
     this.#db = openDatabase({ path: options.dbPath ?? join(this.home, "rummy.db") });
+    this.#checkpointer = this.#db.memory ? undefined : new Checkpointer(this.#db);
     this.schemes = new SchemeRegistry(this.#db);
     this.store = new EntryStore(this.#db, this.schemes, this.tokenizer);
     this.projects = new Projects(this.#db);
@@ -260,6 +264,7 @@ export class RummyCore {
     } catch {
       // The log is diagnostic; a database that cannot take it still closes.
     }
+    await this.#checkpointer?.close();
     this.#db.close();
   }
 }

@@ -78,12 +78,51 @@ export interface RummyServer {
   close(): Promise<void>;
 }
 
+/** ws options for every frame: text (a Buffer would otherwise go as binary). */
+const TEXT_FRAME = { binary: false } as const;
+
+/**
+ * A notification fanned out to many connections: its JSON encoded once and
+ * framed once (a server's frames are unmasked, so the bytes on the wire are
+ * the same for every client).
+ */
+interface Broadcast {
+  readonly payload: Buffer;
+  readonly wire: Buffer;
+}
+
+/** RFC 6455 §5.2: one final, unmasked text frame. */
+function broadcastFrame(text: string): Broadcast {
+  const payload = Buffer.from(text);
+  const length = payload.length;
+  const header = Buffer.alloc(length < 126 ? 2 : length < 65536 ? 4 : 10);
+  header[0] = 0x81; // FIN + opcode 1 (text)
+  if (length < 126) header[1] = length;
+  else if (length < 65536) {
+    header[1] = 126;
+    header.writeUInt16BE(length, 2);
+  } else {
+    header[1] = 127;
+    header.writeBigUInt64BE(BigInt(length), 2);
+  }
+  return { payload, wire: Buffer.concat([header, payload]) };
+}
+
+/** The socket under a ws connection (ws has no public cork or raw write). */
+interface RawSocket {
+  cork(): void;
+  uncork(): void;
+  write(chunk: Buffer): boolean;
+}
+
 interface Connection {
   readonly socket: WebSocket;
   readonly session: RpcSession;
   readonly inflight: Set<AbortController>;
-  /** Frames waiting for this turn's flush. */
-  readonly outbox: string[];
+  /** Frames waiting for this turn's flush: text, or a fanned-out notification framed once. */
+  readonly outbox: (string | Broadcast)[];
+  /** One completion callback for every frame sent on this connection (not a closure per frame). */
+  readonly sent: (error?: Error) => void;
   authorized: boolean;
   alive: boolean;
 }
@@ -165,7 +204,8 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
   const status = registerStatus(core, () => connections.size);
 
   const detachSink = core.rpc.attachSink((method, params, target) => {
-    const frame = JSON.stringify(createJSONRPCNotification(method, params));
+    // Serialized and encoded once per notification, however many connections it goes to.
+    const frame = broadcastFrame(JSON.stringify(createJSONRPCNotification(method, params)));
     for (const conn of connections.values()) {
       if (matches(conn, target)) send(conn, frame);
     }
@@ -202,6 +242,9 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       },
       inflight: new Set(),
       outbox: [],
+      sent: (error) => {
+        if (error) core.log.debug(`send to ${connectionId} failed: ${error.message}`);
+      },
       authorized: !expected || tokenMatches(presentedToken(request), expected),
       alive: true,
     };
@@ -441,7 +484,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
    * connection instead of one per frame. Replies skip the wait when nothing
    * is queued ahead of them.
    */
-  function send(conn: Connection, frame: string, reply = false): void {
+  function send(conn: Connection, frame: string | Broadcast, reply = false): void {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
     // A reply with nothing queued ahead of it goes at once: a caller is waiting on it.
     if (reply && conn.outbox.length === 0) {
@@ -456,17 +499,19 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
     write(conn, conn.outbox.splice(0));
   }
 
-  function write(conn: Connection, frames: readonly string[]): void {
+  function write(conn: Connection, frames: readonly (string | Broadcast)[]): void {
     if (conn.socket.readyState !== conn.socket.OPEN) return;
-    // ws has no public cork; its underlying net.Socket is `_socket`. Without it, frames simply go uncorked.
-    const raw = (conn.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    // ws has no public cork; its underlying net.Socket is `_socket`. Without it, frames go uncorked
+    // and broadcasts through ws. With it, a broadcast's ready frame is written as it is — the same
+    // bytes ws would write, since this server never compresses (no permessage-deflate).
+    const raw = (conn.socket as unknown as { _socket?: RawSocket })._socket;
     raw?.cork();
     try {
-      for (const frame of frames)
-        conn.socket.send(frame, (error) => {
-          if (error)
-            core.log.debug(`send to ${conn.session.connectionId} failed: ${error.message}`);
-        });
+      for (const frame of frames) {
+        if (typeof frame === "string") conn.socket.send(frame, conn.sent);
+        else if (raw) raw.write(frame.wire);
+        else conn.socket.send(frame.payload, TEXT_FRAME, conn.sent);
+      }
     } finally {
       raw?.uncork();
     }

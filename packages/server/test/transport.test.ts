@@ -382,6 +382,30 @@ describe("notifications", () => {
     a.close();
     b.close();
   });
+
+  test("a notification fanned out to many clients arrives whole and in order at each, at every frame size", async () => {
+    const clients = await Promise.all(Array.from({ length: 3 }, () => raw()));
+    for (const c of clients) {
+      c.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "hello" }));
+      await c.next();
+    }
+    // Frame lengths on each side of the 7-bit, 16-bit and 64-bit length forms; multi-byte UTF-8.
+    const texts = ["é", "x".repeat(100), "ü".repeat(70), "y".repeat(65_600), "z".repeat(200_000)];
+    for (const text of texts) core.rpc.notify("ui/render", { text }, { projectId: 1 });
+    for (const c of clients)
+      for (const text of texts)
+        assert.deepEqual(await c.next(), {
+          jsonrpc: "2.0",
+          method: "ui/render",
+          params: { text },
+        });
+    // Replies and notifications keep sharing the connection in order afterwards.
+    core.rpc.notify("run/state", { run: "r", status: 200 }, { projectId: 1 });
+    clients[0]!.send(JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }));
+    assert.equal((await clients[0]!.next()).method, "run/state");
+    assert.equal((await clients[0]!.next()).id, 9);
+    for (const c of clients) c.close();
+  });
 });
 
 describe("status", () => {

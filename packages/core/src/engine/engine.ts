@@ -18,6 +18,7 @@ import {
   type RunRequest,
 } from "./api.js";
 import type { ParsedCommand } from "./parser-api.js";
+import { Pacer } from "./pacer.js";
 import { parseModelOutput } from "./parser.js";
 import { slugOf } from "../paths.js";
 
@@ -134,6 +135,8 @@ export class AgentEngine implements Engine {
   readonly #core: RummyCore;
   readonly #config: ConfigValues;
   readonly #active = new Map<number, ActiveRun>();
+  /** One synchronous stretch of a turn (assembly; recording; dispatch) per event-loop turn across all runs. */
+  readonly #pacer = new Pacer();
   readonly #proposals = new Map<string, PendingProposal>();
   readonly #contextCache = new Map<string, number>();
 
@@ -521,6 +524,7 @@ export class AgentEngine implements Engine {
       loopId: loop.id,
       turn: turnNo,
     };
+    await this.#pacer.next();
     await this.#emit(ENGINE_EVENTS.turnStarted, base);
     await this.#emit(ENGINE_EVENTS.runProgress, { ...base, phase: "assembling" });
 
@@ -603,6 +607,7 @@ export class AgentEngine implements Engine {
         lastUpdate: state.lastUpdate,
       };
     }
+    await this.#pacer.next();
     core.turns.record(turnRecord.id, {
       contextTokens: packet.tokens,
       ...(result.usage
@@ -653,6 +658,7 @@ export class AgentEngine implements Engine {
     }
     const calls = this.#record(run, loop, turnNo, parsed.commands);
 
+    await this.#pacer.next();
     await this.#emit(ENGINE_EVENTS.runProgress, { ...base, phase: "dispatching" });
     const dispatch = await this.#dispatch(run, loop, turnNo, calls, active);
     failures += dispatch.failures;
