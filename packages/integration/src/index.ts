@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, loadPlugins, type PluginDefinition, RummyCore } from "@rummy/core";
+import type { RummyClient } from "@rummy/client";
+import {
+  createLogger,
+  loadPlugins,
+  type PluginDefinition,
+  RummyCore,
+  TERMINAL_RUN_STATUSES,
+} from "@rummy/core";
 import budget from "@rummy/plugin-budget";
 import error from "@rummy/plugin-error";
 import instructions from "@rummy/plugin-instructions";
@@ -93,5 +100,49 @@ export async function rig(
       rmSync(home, { recursive: true, force: true });
       rmSync(root, { recursive: true, force: true });
     },
+  };
+}
+
+/** A run's terminal `run/state`, as the wire tests read it. */
+export interface TerminalState {
+  readonly run: string;
+  readonly status: number;
+  readonly reason: string | null;
+}
+
+/** A `run/proposal` notification; `attributes` is the JSON string 2.0.1 sends. */
+export interface ProposalNotice {
+  readonly run: string;
+  readonly proposed: { path: string; action: string; attributes: string }[];
+}
+
+export interface RunOnWire {
+  start(alias: string, mode: "ask" | "act", extra?: Record<string, unknown>): Promise<unknown>;
+  proposal(alias: string): Promise<ProposalNotice>;
+  /** `on`: another connected client to wait on (default: the test's client). */
+  terminal(alias: string, on?: RummyClient): Promise<TerminalState>;
+}
+
+/**
+ * The three moves every wire test makes on a connected client: start a run,
+ * wait for its next proposal, wait for its terminal state. `client` is read
+ * at each call, so a test may (re)connect in `before`.
+ */
+export function runOnWire(client: () => RummyClient, timeoutMs: number): RunOnWire {
+  return {
+    start: (alias: string, mode: "ask" | "act", extra: Record<string, unknown> = {}) =>
+      client().call("set", {
+        path: `run://${alias}`,
+        body: "do it",
+        attributes: { model: "fake", mode, ...extra },
+      }),
+    proposal: (alias: string): Promise<ProposalNotice> =>
+      client().waitFor<ProposalNotice>("run/proposal", (p) => p.run === alias, timeoutMs),
+    terminal: (alias: string, on: RummyClient = client()): Promise<TerminalState> =>
+      on.waitFor<TerminalState>(
+        "run/state",
+        (p) => p.run === alias && TERMINAL_RUN_STATUSES.has(p.status),
+        timeoutMs,
+      ),
   };
 }

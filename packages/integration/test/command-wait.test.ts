@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RummyClient } from "@rummy/client";
 import { type RummyServer, serverToken, startServer } from "@rummy/server";
-import { type Rig, rig, SHELL_PLUGINS } from "../src/index.js";
+import { type Rig, rig, runOnWire, SHELL_PLUGINS } from "../src/index.js";
 
 // The next turn waits for the commands a turn started, up to RUMMY_COMMAND_WAIT seconds.
 let r: Rig;
 let server: RummyServer;
 let client: RummyClient;
+const { terminal } = runOnWire(() => client, 30_000);
 
 before(async () => {
   r = await rig({ RUMMY_COMMAND_WAIT: "2" }, SHELL_PLUGINS);
@@ -22,12 +23,6 @@ after(async () => {
 });
 
 type Proposed = { run: string; proposed: { path: string; action: string }[] };
-const terminal = (alias: string) =>
-  client.waitFor<{ run: string; status: number; reason: string | null }>(
-    "run/state",
-    (p) => p.run === alias && [200, 204, 413, 422, 499, 500].includes(p.status),
-    30_000,
-  );
 
 test("the next turn waits for an accepted command that sleeps, then prints: the model reads its output", async () => {
   r.llm.enqueue({

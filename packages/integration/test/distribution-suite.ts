@@ -446,7 +446,12 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
               { content: `<hello>Ada</hello>\n<update status="102">greeting</update>` },
               { content: `<update status="200">greeted</update>` },
             );
-            const { state, entries } = await askOverTheWire(served.url, home, "greet", "Greet Ada.");
+            const { state, entries } = await askOverTheWire(
+              served.url,
+              home,
+              "greet",
+              "Greet Ada.",
+            );
             assert.equal(state.status, 200);
             const greeting = entries.find((e) => e.path.startsWith("log://turn_1/hello/"));
             assert.equal(greeting?.body, "Hello, Ada!");

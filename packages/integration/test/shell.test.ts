@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RummyClient } from "@rummy/client";
 import { type RummyServer, serverToken, startServer } from "@rummy/server";
-import { type Rig, rig, SHELL_PLUGINS } from "../src/index.js";
+import { type Rig, rig, runOnWire, SHELL_PLUGINS } from "../src/index.js";
 
 let r: Rig;
 let server: RummyServer;
 let client: RummyClient;
+const { start, proposal, terminal } = runOnWire(() => client, 30_000);
 
 before(async () => {
   r = await rig({ RUMMY_SHELL_TIMEOUT: "20000", RUMMY_ALLOW_YOLO: "1" }, SHELL_PLUGINS);
@@ -24,23 +25,6 @@ after(async () => {
 });
 
 type State = { run: string; status: number; reason: string | null };
-const terminal = (alias: string) =>
-  client.waitFor<State>(
-    "run/state",
-    (p) => p.run === alias && [200, 204, 413, 422, 499, 500].includes(p.status),
-    30_000,
-  );
-const proposal = (alias: string) =>
-  client.waitFor<{
-    run: string;
-    proposed: { path: string; action: string; attributes: string }[];
-  }>("run/proposal", (p) => p.run === alias, 30_000);
-const start = (alias: string, mode: "ask" | "act", extra: Record<string, unknown> = {}) =>
-  client.call("set", {
-    path: `run://${alias}`,
-    body: "do it",
-    attributes: { model: "fake", mode, ...extra },
-  });
 
 describe("client-executed commands", () => {
   test("<sh> proposal → accept → the client streams chunks and completes → the model reads the output next turn", async () => {

@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { RummyClient } from "@rummy/client";
 import { definePlugin } from "@rummy/core";
 import { type RummyServer, serverToken, startServer } from "@rummy/server";
-import { type Rig, rig } from "../src/index.js";
+import { type Rig, rig, runOnWire } from "../src/index.js";
 
 /** A side-effect tool for wire tests: proposes; acceptance records the client's answer. */
 const asker = definePlugin({
@@ -29,6 +29,7 @@ const asker = definePlugin({
 let r: Rig;
 let server: RummyServer;
 let client: RummyClient;
+const { terminal } = runOnWire(() => client, 20_000);
 
 before(async () => {
   r = await rig({}, [asker]);
@@ -41,13 +42,6 @@ after(async () => {
   await server.close();
   await r.close();
 });
-
-const terminal = (alias: string, c = client) =>
-  c.waitFor<{ run: string; status: number; reason: string | null }>(
-    "run/state",
-    (p) => p.run === alias && [200, 204, 413, 422, 499, 500].includes(p.status),
-    20_000,
-  );
 
 describe("run lifecycle over the wire", () => {
   test("start a named run, watch state and progress, read the answer", async () => {

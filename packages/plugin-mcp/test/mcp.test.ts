@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RummyClient } from "@rummy/client";
 import type { RunRecord } from "@rummy/core";
-import { type Rig, rig } from "@rummy/integration";
+import { type Rig, rig, runOnWire } from "@rummy/integration";
 import get from "@rummy/plugin-get";
 import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import mcp from "../src/index.js";
@@ -44,6 +44,7 @@ writeFileSync(
 let r: Rig;
 let server: RummyServer;
 let client: RummyClient;
+const { start, proposal, terminal } = runOnWire(() => client, 60_000);
 
 before(async () => {
   r = await rig(
@@ -68,24 +69,6 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-type State = { run: string; status: number; reason: string | null };
-const terminal = (alias: string) =>
-  client.waitFor<State>(
-    "run/state",
-    (p) => p.run === alias && [200, 204, 413, 422, 499, 500].includes(p.status),
-    60_000,
-  );
-const proposal = (alias: string) =>
-  client.waitFor<{
-    run: string;
-    proposed: { path: string; action: string; attributes: string }[];
-  }>("run/proposal", (p) => p.run === alias, 60_000);
-const start = (alias: string, mode: "ask" | "act", extra: Record<string, unknown> = {}) =>
-  client.call("set", {
-    path: `run://${alias}`,
-    body: "do it",
-    attributes: { model: "fake", mode, ...extra },
-  });
 const entries = (alias: string, pattern: string) =>
   client.call<{ path: string; state: string; status: number; body: string }[]>("getEntries", {
     run: alias,
