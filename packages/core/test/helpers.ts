@@ -3,14 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RummyCore, createLogger } from "../src/index.js";
 
-/** A core on a real SQLite file in a fresh temporary home, with the schemes most tests use. */
-export function tempCore(env: Record<string, string> = {}): {
-  core: RummyCore;
-  home: string;
-  cleanup: () => Promise<void>;
-} {
-  const home = mkdtempSync(join(tmpdir(), "rummy-core-"));
-  const core = RummyCore.open({ home, env: { ...env }, logger: createLogger("silent") });
+/** The schemes most tests use: run-scoped `known`, project `file`, global `skill`. */
+export function registerTestSchemes(core: RummyCore): void {
   core.schemes.register({
     name: "known",
     category: "data",
@@ -29,6 +23,17 @@ export function tempCore(env: Record<string, string> = {}): {
     defaultScope: "global",
     writableBy: ["system"],
   });
+}
+
+/** A core on a real SQLite file in a fresh temporary home, with the schemes most tests use. */
+export function tempCore(env: Record<string, string> = {}): {
+  core: RummyCore;
+  home: string;
+  cleanup: () => Promise<void>;
+} {
+  const home = mkdtempSync(join(tmpdir(), "rummy-core-"));
+  const core = RummyCore.open({ home, env: { ...env }, logger: createLogger("silent") });
+  registerTestSchemes(core);
   return {
     core,
     home,

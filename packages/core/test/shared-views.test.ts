@@ -6,7 +6,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "../src/db/migrations.js";
 import { createLogger, RummyCore } from "../src/index.js";
-import { newRun, tempCore } from "./helpers.js";
+import { newRun, registerTestSchemes, tempCore } from "./helpers.js";
 
 function count(home: string, sql: string): number {
   const db = new Database(join(home, "rummy.db"), { readonly: true });
@@ -150,18 +150,7 @@ test("a database made with the first schema opens, upgrades and keeps every row"
     old.close();
 
     const core = RummyCore.open({ home, env: {}, logger: createLogger("silent") });
-    core.schemes.register({
-      name: "known",
-      category: "data",
-      defaultScope: "run",
-      writableBy: ["model"],
-    });
-    core.schemes.register({
-      name: "file",
-      category: "data",
-      defaultScope: "project",
-      writableBy: ["client"],
-    });
+    registerTestSchemes(core);
     try {
       assert.deepEqual(views(core, 1), [
         "a.ts:summarized:1:1:plugin",
