@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type RummyClient, RpcCallError } from "@rummy/client";
 import { CliError, EXIT } from "./errors.js";
 
 /** Where this CLI is installed: apps/cli, and the repository around it. */
@@ -45,4 +46,24 @@ export function projectDir(
 export function uniqueProjectName(project: ProjectDir): string {
   const hash = createHash("sha256").update(project.root).digest("hex").slice(0, 8);
   return `${project.name}-${hash}`;
+}
+
+/**
+ * Binds the connection to the folder's project and returns the name it took.
+ * Projects are named after their folder; when another folder already holds
+ * that name (two `app` folders), this one takes the name plus a short hash of
+ * its root, so each folder keeps one project of its own without the user
+ * naming it.
+ */
+export async function bindProject(client: RummyClient, project: ProjectDir): Promise<string> {
+  try {
+    await client.hello(project.name, project.root);
+    return project.name;
+  } catch (error) {
+    if (!(error instanceof RpcCallError && (error.data as { status?: number })?.status === 409))
+      throw error;
+    const name = uniqueProjectName(project);
+    await client.hello(name, project.root);
+    return name;
+  }
 }

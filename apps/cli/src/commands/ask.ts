@@ -13,7 +13,7 @@ import { CliError, EXIT } from "../errors.js";
 import type { Home } from "../home.js";
 import { actionLine, RunRenderer } from "../render.js";
 import { styleFor } from "../style.js";
-import { type ProjectDir, projectDir, uniqueProjectName } from "../workdir.js";
+import { bindProject, type ProjectDir, projectDir } from "../workdir.js";
 
 export interface PromptOptions {
   readonly mode: "ask" | "act";
@@ -197,7 +197,7 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
   };
   process.on("SIGINT", onInterrupt);
   try {
-    await helloProject(client, options.project);
+    await bindProject(client, options.project);
     if (!model.includes("/")) {
       const known = await client.call<{ alias: string }[]>("getModels");
       if (!known.some((m) => m.alias === model)) {
@@ -418,22 +418,6 @@ export async function runPrompt(home: Home, options: PromptOptions): Promise<num
     for (const command of local.values()) command.controller.abort(new Error("the client exited"));
     await client.close();
     await embedded?.close();
-  }
-}
-
-/**
- * Binds the connection to the folder's project. Projects are named after
- * their folder; when another folder already holds that name (two `app`
- * folders), this one takes the name plus a short hash of its root, so each
- * folder keeps one project of its own without the user naming it.
- */
-async function helloProject(client: RummyClient, project: ProjectDir): Promise<void> {
-  try {
-    await client.hello(project.name, project.root);
-  } catch (error) {
-    if (!(error instanceof RpcCallError && (error.data as { status?: number })?.status === 409))
-      throw error;
-    await client.hello(uniqueProjectName(project), project.root);
   }
 }
 
