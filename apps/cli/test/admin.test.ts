@@ -77,13 +77,13 @@ test("plugins add installs a local package, enables it, and it loads on the next
   assert.match(added.stdout, /added rummy-plugin-hello \(plugin hello 0\.3\.0\)/);
   assert.match(
     readFileSync(join(home, ".env"), "utf8"),
-    /^RUMMY_PLUGIN_RUMMY_PLUGIN_HELLO=rummy-plugin-hello$/m,
+    /^RUMMY_PLUGIN_HELLO=rummy-plugin-hello$/m,
   );
   const listed = await rummy(["plugins", "list"], { home });
   assert.match(listed.stdout, /hello\s+0\.3\.0\s+npm rummy-plugin-hello\s+loaded/);
   const removed = await rummy(["plugins", "remove", "rummy-plugin-hello"], { home });
   assert.equal(removed.code, 0, removed.stderr);
-  assert.doesNotMatch(readFileSync(join(home, ".env"), "utf8"), /RUMMY_PLUGIN_RUMMY_PLUGIN_HELLO/);
+  assert.doesNotMatch(readFileSync(join(home, ".env"), "utf8"), /RUMMY_PLUGIN_HELLO/);
 });
 
 test("doctor checks home, config, database, plugins and each model's provider", async () => {

@@ -30,10 +30,15 @@ const DISABLED = new Set(["0", "false", "off", "no", "disabled"]);
 /** npm package names (optionally scoped), or a path to a local package. */
 const PACKAGE_RE = /^(?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$|^[./]/i;
 
-/** `RUMMY_PLUGIN_MY_THING` ↔ plugin `my-thing`. */
+/**
+ * `RUMMY_PLUGIN_MY_THING` ↔ plugin `my-thing`, package `@scope/my-thing` or
+ * `@scope/rummy-plugin-my-thing`: the key already says "plugin", so a
+ * package's `rummy-plugin-`/`plugin-` prefix is not repeated in it.
+ */
 export function pluginEnvKey(name: string): string {
   return `RUMMY_PLUGIN_${name
     .replace(/^@[^/]+\//, "")
+    .replace(/^(?:rummy-)?plugin-/i, "")
     .replace(/[^A-Za-z0-9]/g, "_")
     .toUpperCase()}`;
 }

@@ -110,6 +110,7 @@ export function templates(v: TemplateValues): Record<string, string> {
   // The same key `pluginEnvKey` in @rummy/core derives from the package name.
   const envKey = `RUMMY_PLUGIN_${v.packageName
     .replace(/^@[^/]+\//, "")
+    .replace(/^(?:rummy-)?plugin-/i, "")
     .replace(/[^A-Za-z0-9]/g, "_")
     .toUpperCase()}`;
   return {

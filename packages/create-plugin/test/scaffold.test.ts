@@ -41,7 +41,7 @@ test("scaffold writes a complete plugin package", () => {
   const readme = readFileSync(join(made.dir, "README.md"), "utf8");
   for (const section of ["Install", "How it plugs in", "Config", "Tags and sections", "Develop"])
     assert.match(readme, new RegExp(`^## ${section}$`, "m"));
-  assert.match(readme, /RUMMY_PLUGIN_RUMMY_PLUGIN_HELLO=@acme\/rummy-plugin-hello/);
+  assert.match(readme, /RUMMY_PLUGIN_HELLO=@acme\/rummy-plugin-hello/);
   assert.match(
     readFileSync(join(made.dir, ".changeset", "first-release.md"), "utf8"),
     /^"@acme\/rummy-plugin-hello": minor$/m,
