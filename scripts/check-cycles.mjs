@@ -7,6 +7,7 @@
 // prints each cycle as a file chain, and exits 1 if there is one.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const SOURCE = /\.(?:[cm]?ts|tsx|[cm]?js|jsx)$/;
@@ -195,7 +196,7 @@ export function findCycles(graph) {
 }
 
 function main(argv) {
-  const root = resolve(new URL("..", import.meta.url).pathname);
+  const root = fileURLToPath(new URL("..", import.meta.url));
   const dirs = argv.length ? argv.map((d) => resolve(d)) : workspaceSources(root);
   for (const dir of dirs) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -218,5 +219,5 @@ function main(argv) {
   return 1;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname))
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
   process.exitCode = main(process.argv.slice(2));
