@@ -114,3 +114,15 @@ test("doctor checks home, config, database, plugins and each model's provider", 
     await llm.close();
   }
 });
+
+test("a bad HTTP provider setting is refused at boot, before any plugin loads", async () => {
+  const res = await rummy(["models", "list"], {
+    home: join(home, "badprovider"),
+    env: { RUMMY_FETCH_TIMEOUT: "soon", RUMMY_RETRY_ATTEMPTS: "0" },
+  });
+  assert.equal(res.code, 1, res.stdout);
+  assert.match(res.stderr, /rummy: invalid configuration:/);
+  assert.match(res.stderr, /RUMMY_FETCH_TIMEOUT="soon": expected a whole number/);
+  assert.match(res.stderr, /RUMMY_RETRY_ATTEMPTS=0: must be between 1 and 20/);
+  assert.doesNotMatch(res.stderr, /failed to load/, "refused by the boot check, not a plugin");
+});

@@ -1,6 +1,5 @@
 import { CORE_CONFIG, ConfigError, type ConfigSpec, type Env, readConfig } from "./config.js";
 import { ENGINE_CONFIG } from "./engine/engine.js";
-import { HTTP_PROVIDER_CONFIG } from "./provider-kit.js";
 
 /** Settings read outside any plugin (the logger, the transport), validated with the core's own. */
 export const BOOT_CONFIG: readonly ConfigSpec[] = [
@@ -32,7 +31,7 @@ const MODEL_TARGET = /^[^/\s]+\/\S+$/;
  */
 export function validateEnvironment(env: Env, extra: readonly ConfigSpec[] = []): void {
   const problems: string[] = [];
-  for (const specs of [CORE_CONFIG, ENGINE_CONFIG, HTTP_PROVIDER_CONFIG, BOOT_CONFIG, extra]) {
+  for (const specs of [CORE_CONFIG, ENGINE_CONFIG, BOOT_CONFIG, extra]) {
     try {
       readConfig(specs, env);
     } catch (error) {

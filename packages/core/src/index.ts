@@ -96,23 +96,6 @@ export type {
   ParseResult,
 } from "./engine/parser-api.js";
 export {
-  asProviderError,
-  attemptError,
-  classifyHttpError,
-  contextLengthFromModels,
-  HTTP_PROVIDER_CONFIG,
-  httpCallOptions,
-  idleTimeout,
-  parseNdjson,
-  parseSse,
-  type RetryOptions,
-  redact,
-  retryAfterMs,
-  type SseEvent,
-  streamError,
-  withRetries,
-} from "./provider-kit.js";
-export {
   type ChatMessage,
   type CompletionDelta,
   type CompletionRequest,

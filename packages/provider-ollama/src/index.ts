@@ -1,19 +1,21 @@
 import {
-  attemptError,
   type CompletionRequest,
   type CompletionResult,
-  classifyHttpError,
   definePlugin,
+  type Provider,
+  ProviderError,
+} from "@rummy/core";
+import {
+  attemptError,
+  classifyHttpError,
   HTTP_PROVIDER_CONFIG,
   httpCallOptions,
   idleTimeout,
-  type Provider,
-  ProviderError,
   parseNdjson,
   streamError,
   type RetryOptions,
   withRetries,
-} from "@rummy/core";
+} from "@rummy/provider-kit";
 
 export interface OllamaOptions {
   /** Default `http://127.0.0.1:11434`. */

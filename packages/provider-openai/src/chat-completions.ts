@@ -1,19 +1,21 @@
 import {
-  attemptError,
   type ChatMessage,
   type CompletionRequest,
   type CompletionResult,
   type CompletionUsage,
+  type Provider,
+  ProviderError,
+} from "@rummy/core";
+import {
+  attemptError,
   classifyHttpError,
   contextLengthFromModels,
   idleTimeout,
-  type Provider,
-  ProviderError,
   parseSse,
   streamError,
   type RetryOptions,
   withRetries,
-} from "@rummy/core";
+} from "@rummy/provider-kit";
 
 export interface ChatCompletionsOptions {
   /** The provider name models are addressed by (`openai` in `openai/gpt-4o`). */

@@ -1,9 +1,10 @@
-import { definePlugin, HTTP_PROVIDER_CONFIG, httpCallOptions } from "@rummy/core";
+import { definePlugin } from "@rummy/core";
+import { HTTP_PROVIDER_CONFIG, httpCallOptions } from "@rummy/provider-kit";
 import { chatCompletionsProvider } from "./chat-completions.js";
 
 export { type ChatCompletionsOptions, chatCompletionsProvider } from "./chat-completions.js";
-/** Kept for packages that imported it from here; it lives in @rummy/core now. */
-export { HTTP_PROVIDER_CONFIG } from "@rummy/core";
+/** Kept for packages that imported it from here; it lives in @rummy/provider-kit now. */
+export { HTTP_PROVIDER_CONFIG } from "@rummy/provider-kit";
 
 /** Provider `openai`: any OpenAI-compatible chat-completions endpoint (`OPENAI_BASE_URL`, `OPENAI_API_KEY`). */
 export default definePlugin({

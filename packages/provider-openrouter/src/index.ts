@@ -1,11 +1,5 @@
-import {
-  classifyHttpError,
-  type ConfigSpec,
-  definePlugin,
-  HTTP_PROVIDER_CONFIG,
-  httpCallOptions,
-  type Provider,
-} from "@rummy/core";
+import { type ConfigSpec, definePlugin, type Provider } from "@rummy/core";
+import { classifyHttpError, HTTP_PROVIDER_CONFIG, httpCallOptions } from "@rummy/provider-kit";
 import { chatCompletionsProvider } from "@rummy/provider-openai";
 
 export interface OpenRouterOptions {

@@ -1,20 +1,22 @@
 import {
-  attemptError,
   type CompletionRequest,
   type CompletionResult,
-  classifyHttpError,
   definePlugin,
+  type Provider,
+  ProviderError,
+} from "@rummy/core";
+import {
+  attemptError,
+  classifyHttpError,
   contextLengthFromModels,
   HTTP_PROVIDER_CONFIG,
   httpCallOptions,
   idleTimeout,
-  type Provider,
-  ProviderError,
   parseSse,
   streamError,
   type RetryOptions,
   withRetries,
-} from "@rummy/core";
+} from "@rummy/provider-kit";
 
 export interface XaiOptions {
   readonly baseUrl: string;

@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
-import { asProviderError, errorMessage, RummyError } from "@rummy/core";
+import { errorMessage, RummyError } from "@rummy/core";
+import { asProviderError } from "@rummy/provider-kit";
 import { resolveToken } from "@rummy/server";
 import { boot } from "../distribution.js";
 import { EXIT } from "../errors.js";

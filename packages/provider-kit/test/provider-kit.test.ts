@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { ProviderError } from "@rummy/core";
 import fc from "fast-check";
 import {
   classifyHttpError,
   parseNdjson,
   parseSse,
-  ProviderError,
   redact,
   retryAfterMs,
   withRetries,
