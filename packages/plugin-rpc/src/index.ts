@@ -29,7 +29,6 @@ import {
   proposalItem,
   runStateSnapshot,
   runTotals,
-  sqliteTime,
   turnTexts,
   UPDATE_PATTERN,
   wireRunStatus,
@@ -503,16 +502,10 @@ export default definePlugin({
       description: "The project's runs, newest first: [{ run, status, turn, summary, created }].",
       params: limitParams,
       handler: (params: { limit?: number; offset?: number }, call) => {
-        const projectId = projectOf(call);
-        // One query for every run's summary: a long history must not cost a query per run.
-        const summaries = core.store.newestPerRun(projectId, UPDATE_PATTERN);
-        return page(core.runs.list(projectId).reverse(), params).map((r) => ({
-          run: r.alias,
-          status: wireRunStatus(r.status),
-          turn: Math.max(0, r.nextTurn - 1),
-          summary: summaries.get(r.id)?.body ?? null,
-          created: sqliteTime(r.createdAt),
-        }));
+        // The core's ready summary lines (one query, kept while nothing is written); the wire's status.
+        return core.runs
+          .summaries(projectOf(call), { ...params, pattern: UPDATE_PATTERN })
+          .map((s) => (s.status === 202 ? { ...s, status: wireRunStatus(s.status) } : s));
       },
     });
 
