@@ -91,7 +91,7 @@ export async function measureHistory(
   const linux = existsSync(`/proc/${server.pid}/stat`);
   const cpu = () => (linux ? cpuMs(server.pid) : Number.NaN);
   try {
-    const client = await RummyClient.connect(server.url);
+    const client = await RummyClient.connect(server.url, { token: server.token });
     await client.hello("history", project);
     for (let n = 1; n <= runs; n++) {
       const alias = `h_${n}`;

@@ -62,6 +62,7 @@ export type {
   RpcLog,
   RpcLogRecord,
   RunRecord,
+  RunSummary,
   Runs,
   TurnRecord,
   Turns,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { RUN_TRANSITIONS, type RummyCore, RummyError } from "../src/index.js";
 import { newRun, tempCore } from "./helpers.js";
 
@@ -56,6 +57,69 @@ describe("runs", () => {
       [1, 2, 3].map(() => core.runs.takeTurnNumber(run.id)),
       [1, 2, 3],
     );
+  });
+
+  test("summaries list the project's runs newest first and follow every write", () => {
+    const p = core.projects.ensure("summaries", null);
+    const a = core.runs.create({ projectId: p.id, alias: "first" });
+    const b = core.runs.create({ projectId: p.id, alias: "second" });
+    const other = core.runs.create({ projectId: core.projects.ensure("elsewhere", null).id });
+    const list = () => core.runs.summaries(p.id, { pattern: "known://note/*" });
+    const created = core.runs.get(a.id)!.createdAt;
+    assert.deepEqual(list(), [
+      { run: "second", status: 100, turn: 0, summary: null, created: list()[0]!.created },
+      {
+        run: "first",
+        status: 100,
+        turn: 0,
+        summary: null,
+        created: `${created.slice(0, 10)} ${created.slice(11, 19)}`,
+      },
+    ]);
+    assert.match(list()[0]!.created, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    // The newest matching entry of the run's own is its summary; other runs' entries are not.
+    core.store.set({ runId: a.id, path: "known://note/1", body: "older", writer: "model" });
+    core.store.set({ runId: a.id, path: "known://note/2", body: "newer", writer: "model" });
+    core.store.set({ runId: a.id, path: "known://other", body: "not a note", writer: "model" });
+    core.store.set({
+      runId: other.id,
+      path: "known://note/9",
+      body: "not this project",
+      writer: "model",
+    });
+    assert.equal(list()[1]!.summary, "newer");
+    assert.equal(list()[0]!.summary, null);
+    // A status, a turn and a removal each show in the next list.
+    core.runs.setStatus(b.id, 102);
+    core.runs.takeTurnNumber(b.id);
+    core.store.rm({ runId: a.id, path: "known://note/2", writer: "model" });
+    assert.deepEqual(
+      list().map((s) => [s.run, s.status, s.turn, s.summary]),
+      [
+        ["second", 102, 1, null],
+        ["first", 100, 0, "older"],
+      ],
+    );
+    // Pages, whether or not the list is already kept.
+    assert.deepEqual(
+      core.runs
+        .summaries(p.id, { pattern: "known://note/*", limit: 1, offset: 1 })
+        .map((s) => s.run),
+      ["first"],
+    );
+    core.runs.create({ projectId: p.id, alias: "third" });
+    assert.deepEqual(
+      core.runs.summaries(p.id, { pattern: "known://note/*", limit: 2 }).map((s) => s.run),
+      ["third", "second"],
+    );
+    assert.deepEqual(core.runs.summaries(p.id, { pattern: "known://note/*", offset: 5 }), []);
+    // A commit on another connection to the same file shows too.
+    const kept = list();
+    const elsewhere = new Database(core.health().path);
+    elsewhere.prepare("UPDATE runs SET next_turn = 5 WHERE id = ?").run(a.id);
+    elsewhere.close();
+    assert.equal(kept.at(-1)!.turn, 0);
+    assert.equal(list().at(-1)!.turn, 4);
   });
 });
 

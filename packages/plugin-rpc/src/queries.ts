@@ -1,19 +1,10 @@
 import { type EntryState, type PluginContext, runForCall, type Visibility } from "@rummy/core";
-import {
-  limitParams,
-  page,
-  projectOf,
-  type RpcShared,
-  runParam,
-  STATES,
-  VISIBILITY,
-} from "./shared.js";
+import { limitParams, projectOf, type RpcShared, runParam, STATES, VISIBILITY } from "./shared.js";
 import {
   entryRow,
   historyOf,
   latestUpdate,
   runTotals,
-  sqliteTime,
   turnTexts,
   UPDATE_PATTERN,
   wireRunStatus,
@@ -65,18 +56,11 @@ export function registerQueries(ctx: PluginContext, _shared: RpcShared): void {
   ctx.registerRpc("getRuns", {
     description: "The project's runs, newest first: [{ run, status, turn, summary, created }].",
     params: limitParams,
-    handler: (params: { limit?: number; offset?: number }, call) => {
-      const projectId = projectOf(call);
-      // One query for every run's summary: a long history must not cost a query per run.
-      const summaries = core.store.newestPerRun(projectId, UPDATE_PATTERN);
-      return page(core.runs.list(projectId).reverse(), params).map((r) => ({
-        run: r.alias,
-        status: wireRunStatus(r.status),
-        turn: Math.max(0, r.nextTurn - 1),
-        summary: summaries.get(r.id)?.body ?? null,
-        created: sqliteTime(r.createdAt),
-      }));
-    },
+    handler: (params: { limit?: number; offset?: number }, call) =>
+      // The core's ready summary lines (one query, kept while nothing is written); the wire's status.
+      core.runs
+        .summaries(projectOf(call), { ...params, pattern: UPDATE_PATTERN })
+        .map((s) => (s.status === 202 ? { ...s, status: wireRunStatus(s.status) } : s)),
   });
 
   ctx.registerRpc("getRun", {

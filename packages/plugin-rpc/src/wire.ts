@@ -29,13 +29,6 @@ function describeParam(spec: ParamSpec): string {
   return `${type}${spec.required ? "" : "?"}${spec.description ? ` — ${spec.description}` : ""}`;
 }
 
-/** SQLite's `YYYY-MM-DD HH:MM:SS` (UTC), the date format 2.0.1 sends. */
-export function sqliteTime(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return date.toISOString().slice(0, 19).replace("T", " ");
-}
-
 const FIDELITY = { visible: "promoted", summarized: "demoted", archived: "archived" } as const;
 
 /** A `getEntries` row: 2.0.1's members plus our `status`. */

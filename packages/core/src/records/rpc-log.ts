@@ -1,0 +1,99 @@
+import type { Db } from "../db/open.js";
+
+export interface RpcLogRecord {
+  readonly connectionId?: string | null;
+  readonly projectId?: number | null;
+  readonly method: string;
+  readonly requestId?: string | number | null;
+  readonly params?: unknown;
+  readonly result?: unknown;
+  readonly errorCode?: number | null;
+  readonly errorMessage?: string | null;
+  readonly durationMs?: number;
+}
+
+/**
+ * The RPC log. Rows are queued and written together every 100 ms (or every
+ * 500 rows) in one transaction, so logging costs a call little; `recent()`
+ * and `flush()` write what is queued first. A diagnostic log, not an
+ * acknowledged write: a crash may lose the last 100 ms of rows. Payloads are
+ * serialized when written, not when recorded: a call's reply does not wait
+ * for a second serialization of its result.
+ */
+export class RpcLog {
+  readonly #insertAll;
+  readonly #recent;
+  #queued: QueuedRow[] = [];
+  constructor(db: Db) {
+    const insert = db.prepare(
+      `INSERT INTO rpc_log (connection_id, project_id, method, request_id, params, result,
+         error_code, error_message, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#insertAll = db.transaction((rows: QueuedRow[]) => {
+      for (const row of rows) {
+        let params: string | null;
+        let result: string | null;
+        try {
+          params = row.params === undefined ? null : truncateJson(row.params);
+          result = row.result === undefined ? null : truncateJson(row.result);
+        } catch {
+          continue; // a payload JSON cannot hold (a cycle, a BigInt) drops its row, not the others
+        }
+        insert.run(...row.columns.slice(0, 4), params, result, ...row.columns.slice(4));
+      }
+    });
+    this.#recent = db.prepare("SELECT * FROM rpc_log ORDER BY id DESC LIMIT ?");
+  }
+
+  record(entry: RpcLogRecord): void {
+    this.#queued.push({
+      columns: [
+        entry.connectionId ?? null,
+        entry.projectId ?? null,
+        entry.method,
+        entry.requestId === undefined || entry.requestId === null ? null : String(entry.requestId),
+        entry.errorCode ?? null,
+        entry.errorMessage ?? null,
+        entry.durationMs ?? null,
+      ],
+      params: entry.params,
+      result: entry.result,
+    });
+    if (this.#queued.length >= 500) this.#flushQuietly();
+    else if (this.#queued.length === 1) setTimeout(() => this.#flushQuietly(), 100).unref();
+  }
+
+  /** Writes the queued rows now. */
+  flush(): void {
+    if (this.#queued.length === 0) return;
+    const rows = this.#queued;
+    this.#queued = [];
+    this.#insertAll(rows);
+  }
+
+  recent(limit = 100): Record<string, unknown>[] {
+    this.flush();
+    return this.#recent.all(limit) as Record<string, unknown>[];
+  }
+
+  #flushQuietly(): void {
+    try {
+      this.flush();
+    } catch {
+      // A full or read-only database drops log rows; calls themselves report storage failures.
+    }
+  }
+}
+
+/** A row waiting for the next write: its columns, and the payloads still to serialize. */
+interface QueuedRow {
+  readonly columns: readonly unknown[];
+  readonly params: unknown;
+  readonly result: unknown;
+}
+
+/** Log rows keep at most 64 KiB of a payload: enough to debug, never a second copy of big bodies. */
+function truncateJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? "null";
+  return text.length > 65_536 ? `${text.slice(0, 65_536)}…` : text;
+}
