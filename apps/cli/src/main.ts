@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { validateEnvironment } from "@rummy/core";
+import { ENGINE_CONFIG } from "@rummy/engine";
 import { CliError, EXIT } from "./errors.js";
 import { openHome } from "./home.js";
 import { closest } from "./suggest.js";
@@ -85,8 +86,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (values.port) shellEnv.RUMMY_PORT = values.port;
   if (values.host) shellEnv.RUMMY_HOST = values.host;
   const home = openHome(shellEnv);
-  // Every command refuses a bad environment up front, one line per bad key.
-  validateEnvironment(home.env);
+  // Every command refuses a bad environment up front, one line per bad key (the engine's limits too).
+  validateEnvironment(home.env, ENGINE_CONFIG);
   switch (first as Command) {
     case "serve":
       return (await import("./commands/serve.js")).serve(home, {

@@ -199,6 +199,11 @@ export class RummyCore {
     return this.#engine.engine;
   }
 
+  /** Whether a plugin has installed an engine (`core.engine` throws until one has). */
+  get hasEngine(): boolean {
+    return this.#engine !== undefined;
+  }
+
   /** Installs a plugin's engine; returns the undo. */
   #provideEngine(engine: Engine | ((core: RummyCore) => Engine), plugin: string): () => void {
     if (this.#engine)
