@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, loadPlugins, RummyCore } from "@rummy/core";
+import engine from "@rummy/engine";
 import rpc from "@rummy/plugin-rpc";
 import { startServer } from "@rummy/server";
 import WebSocket, { WebSocketServer } from "ws";
@@ -41,7 +42,7 @@ export async function benchRpc(
 ): Promise<BenchResult> {
   const home = mkdtempSync(join(tmpdir(), "rummy-bench-rpc-"));
   const core = RummyCore.open({ home, env: {}, logger: createLogger("silent") });
-  await loadPlugins(core, { bundled: [rpc], pluginDir: join(home, "none") });
+  await loadPlugins(core, { bundled: [engine, rpc], pluginDir: join(home, "none") });
   const server = await startServer({ core, port: 0 });
   const echo = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   echo.on("connection", (s) =>

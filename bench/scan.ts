@@ -8,6 +8,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, loadPlugins, RummyCore } from "@rummy/core";
+import engine from "@rummy/engine";
 import file, { scanProject, type StatCache } from "@rummy/plugin-file";
 import { type BenchResult, report, timeIt } from "./util.js";
 
@@ -32,7 +33,7 @@ export async function benchScan(dirs = 50, perDir = 100, rounds = 15): Promise<B
   }
   const core = RummyCore.open({ home, env: {}, logger: createLogger("silent") });
   try {
-    await loadPlugins(core, { bundled: [file], pluginDir: join(home, "none") });
+    await loadPlugins(core, { bundled: [engine, file], pluginDir: join(home, "none") });
     const projectId = core.projects.ensure("bench", root).id;
     const cache: StatCache = new Map();
     const options = { maxFiles: dirs * perDir, maxFileBytes: 1 << 20 };

@@ -13,9 +13,11 @@ import { quietLogger } from "./output.js";
 /**
  * The default distribution: the packages `rummy` loads before any plugin
  * from RUMMY_HOME, in this order. Order matters only where plugins filter
- * the same chain at equal priority.
+ * the same chain at equal priority. The engine comes first: it installs the
+ * agent loop (`core.engine`) the others drive.
  */
 export const BUNDLED_PACKAGES = [
+  "@rummy/engine",
   "@rummy/plugin-rpc",
   "@rummy/plugin-persona",
   "@rummy/plugin-instructions",
@@ -91,8 +93,9 @@ export async function boot(
   });
   const { plugins, missing } = await bundledPlugins();
   const report = await loadPlugins(core, { bundled: [...plugins, ...(options.extra ?? [])] });
-  // Prompts queued before a restart run now; runs cut off mid-loop can be continued.
-  core.engine.recover();
+  // Prompts queued before a restart run now; runs cut off mid-loop can be continued. (An engine
+  // that failed to load is reported by refuseBrokenPlugins; the queued prompts wait for it.)
+  if (core.hasEngine) core.engine.recover();
   return { core, report, missing };
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { validateEnvironment } from "@rummy/core";
+import { ENGINE_CONFIG } from "@rummy/engine";
 import { HTTP_PROVIDER_CONFIG } from "@rummy/provider-kit";
 import { CliError, EXIT } from "./errors.js";
 import { openHome } from "./home.js";
@@ -86,9 +87,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (values.port) shellEnv.RUMMY_PORT = values.port;
   if (values.host) shellEnv.RUMMY_HOST = values.host;
   const home = openHome(shellEnv);
-  // Every command refuses a bad environment up front, one line per bad key —
-  // the bundled HTTP providers' shared settings included, before any plugin loads.
-  validateEnvironment(home.env, HTTP_PROVIDER_CONFIG);
+  // Every command refuses a bad environment up front, one line per bad key — the engine's
+  // limits and the bundled HTTP providers' shared settings included, before any plugin loads.
+  validateEnvironment(home.env, [...ENGINE_CONFIG, ...HTTP_PROVIDER_CONFIG]);
   switch (first as Command) {
     case "serve":
       return (await import("./commands/serve.js")).serve(home, {

@@ -30,7 +30,13 @@ after(async () => {
 });
 
 test("bad configuration is refused by every command, one line per bad key naming key, value and form", async () => {
-  const bad = { ...env, RUMMY_MODEL_x: "gpt4", RUMMY_PORT: "abc", RUMMY_LOG_LEVEL: "loud" };
+  const bad = {
+    ...env,
+    RUMMY_MODEL_x: "gpt4",
+    RUMMY_PORT: "abc",
+    RUMMY_LOG_LEVEL: "loud",
+    RUMMY_MAX_TURNS: "many",
+  };
   for (const args of [
     ["serve"],
     ["ask", "hello"],
@@ -44,6 +50,8 @@ test("bad configuration is refused by every command, one line per bad key naming
     assert.match(res.stderr, /RUMMY_MODEL_x="gpt4": expected provider\/model/, args.join(" "));
     assert.match(res.stderr, /RUMMY_PORT="abc": expected a whole number/, args.join(" "));
     assert.match(res.stderr, /RUMMY_LOG_LEVEL="loud": expected one of debug, info, warn, error/);
+    // The engine's limits are checked at boot too, though the engine is a plugin.
+    assert.match(res.stderr, /RUMMY_MAX_TURNS="many": expected a whole number/, args.join(" "));
     assert.doesNotMatch(
       res.stderr,
       /Method not found|at .*\.ts:\d+/,

@@ -1,22 +1,26 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { validateEnvironment } from "./environment.js";
-import { CORE_CONFIG, type ConfigValues, type Env, readConfig } from "./config.js";
-import { AgentEngine } from "./engine/engine.js";
+import { CORE_CONFIG, type ConfigSpec, type ConfigValues, type Env, readConfig } from "./config.js";
+import { ENGINE_SCHEMES, type Engine } from "./engine/api.js";
 import { Checkpointer } from "./db/checkpointer.js";
 import { type Db, openDatabase } from "./db/open.js";
-import { errorMessage } from "./errors.js";
-import { Hooks } from "./hooks.js";
-import { HttpRoutes } from "./http.js";
+import { errorMessage, RummyError } from "./errors.js";
+import { type EventHandler, type FilterHandler, Hooks } from "./hooks.js";
+import { type HttpHandler, HttpRoutes } from "./http.js";
 import { createLogger, type LogLevel, type Logger } from "./logger.js";
-import type { PluginContext, PluginDefinition } from "./plugin.js";
-import { ProviderRegistry } from "./provider.js";
+import { type Provider, ProviderRegistry } from "./provider.js";
 import { FileConstraints, Loops, Models, Projects, RpcLog, Runs, Turns } from "./records.js";
-import { RpcRegistry } from "./rpc.js";
-import { SchemeRegistry } from "./schemes.js";
+import {
+  type NotificationDefinition,
+  type RpcMethod,
+  type RpcMethodDefinition,
+  RpcRegistry,
+} from "./rpc.js";
+import { type SchemeDefinition, SchemeRegistry } from "./schemes.js";
 import { EntryStore } from "./store.js";
 import { divisorTokenizer, type Tokenizer } from "./tokens.js";
-import { ToolRegistry } from "./tools.js";
+import { type ToolDefinition, ToolRegistry } from "./tools.js";
 
 /** How often the WAL is checkpointed when something was written. */
 const CHECKPOINT_EVERY_MS = 250;
@@ -30,6 +34,51 @@ export interface CoreOptions {
   readonly env?: Env;
   readonly tokenizer?: Tokenizer;
   readonly logger?: Logger;
+}
+
+/**
+ * A rummy plugin: a name and a setup function that registers what the
+ * plugin contributes. Everything model-facing — tools, prompt sections,
+ * schemes, the agent loop itself — and every RPC method beyond the transport is a plugin.
+ */
+export interface PluginDefinition {
+  readonly name: string;
+  readonly version?: string;
+  setup(context: PluginContext): void | Promise<void>;
+}
+
+/** What a plugin gets during setup. Registrations made through it are undone if the plugin fails to load. */
+export interface PluginContext {
+  readonly name: string;
+  /** The core's services: the store, the records, the registries (read them; register through this context). */
+  readonly core: RummyCore;
+  /** The entries store, writing as `plugin` unless a call says otherwise. */
+  readonly store: EntryStore;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly log: Logger;
+  registerScheme(definition: SchemeDefinition): void;
+  registerTool(definition: ToolDefinition): void;
+  registerRpc(method: string, definition: RpcMethodDefinition): void;
+  registerNotification(method: string, definition: NotificationDefinition): void;
+  /**
+   * Answers plain HTTP requests under a path prefix on the server's port
+   * (the transport serves them to loopback clients with a loopback Host only).
+   */
+  registerHttpRoute(prefix: string, handler: HttpHandler): void;
+  registerProvider(provider: Provider): void;
+  /**
+   * Installs the agent loop (`core.engine`), given as an engine or a function of the core that
+   * makes one. One engine per core: a second is refused, naming the plugin that installed the first.
+   */
+  provideEngine(engine: Engine | ((core: RummyCore) => Engine)): void;
+  /** Resolves RPC method names nothing is registered under, at call time. */
+  setRpcFallback(resolver: (name: string) => RpcMethod | undefined): void;
+  on<P = any>(event: string, handler: EventHandler<P>, priority?: number): void;
+  filter<V = any, C = any>(name: string, handler: FilterHandler<V, C>, priority?: number): void;
+  emit<P = any>(event: string, payload: P): Promise<void>;
+  applyFilter<V, C = unknown>(name: string, value: V, context?: C): Promise<V>;
+  /** Reads and validates this plugin's settings from the environment (throws a ConfigError). */
+  readConfig(specs: readonly ConfigSpec[]): ConfigValues;
 }
 
 /** Where a plugin came from, for reports and `discover`. */
@@ -52,8 +101,8 @@ export interface FailedPlugin {
 
 /**
  * The thin core: one SQLite store and the registries plugins fill. It owns
- * no model-facing behaviour itself; the engine, tools, prompt sections,
- * providers and RPC methods all arrive as plugins.
+ * no model-facing behaviour itself; the engine (`@rummy/engine`), tools,
+ * prompt sections, providers and RPC methods all arrive as plugins.
  */
 export class RummyCore {
   readonly home: string;
@@ -76,10 +125,9 @@ export class RummyCore {
   readonly fileConstraints: FileConstraints;
   readonly rpcLog: RpcLog;
   readonly providers: ProviderRegistry;
-  /** The agent loop: start, continue, fork and cancel runs; resolve proposals. */
-  readonly engine: AgentEngine;
   readonly plugins: LoadedPlugin[] = [];
   readonly failedPlugins: FailedPlugin[] = [];
+  #engine: { readonly engine: Engine; readonly plugin: string } | undefined;
   readonly #db: Db;
   /** WAL checkpoints on a worker thread (none for an in-memory store). */
   readonly #checkpointer: Checkpointer | undefined;
@@ -120,7 +168,8 @@ export class RummyCore {
     this.fileConstraints = new FileConstraints(this.#db);
     this.rpcLog = new RpcLog(this.#db);
     this.providers = new ProviderRegistry(this.models);
-    this.engine = new AgentEngine(this);
+    // The schemes the engine writes are part of its contract: tools and readers rely on them.
+    for (const scheme of ENGINE_SCHEMES) this.schemes.register(scheme, "engine");
     this.hooks.onError((error) => this.log.warn(error.message));
     // WAL checkpoints happen on a timer between events, never inside a turn's commit: the
     // automatic one (which a commit pays for) only backs this up if the loop stalls.
@@ -138,6 +187,34 @@ export class RummyCore {
   /** Opens the store (creating and migrating it as needed) and returns a core with no plugins. */
   static open(options: CoreOptions = {}): RummyCore {
     return new RummyCore(options);
+  }
+
+  /** The agent loop: start, continue, fork and cancel runs; resolve proposals. A plugin installs it. */
+  get engine(): Engine {
+    if (!this.#engine)
+      throw new RummyError(
+        503,
+        "no engine loaded: add @rummy/engine (its plugin installs the agent loop) to the plugins",
+      );
+    return this.#engine.engine;
+  }
+
+  /** Whether a plugin has installed an engine (`core.engine` throws until one has). */
+  get hasEngine(): boolean {
+    return this.#engine !== undefined;
+  }
+
+  /** Installs a plugin's engine; returns the undo. */
+  #provideEngine(engine: Engine | ((core: RummyCore) => Engine), plugin: string): () => void {
+    if (this.#engine)
+      throw new Error(
+        `an engine is already installed by plugin ${this.#engine.plugin}; a core runs one engine`,
+      );
+    const installed = { engine: typeof engine === "function" ? engine(this) : engine, plugin };
+    this.#engine = installed;
+    return () => {
+      if (this.#engine === installed) this.#engine = undefined;
+    };
   }
 
   get closed(): boolean {
@@ -227,6 +304,7 @@ export class RummyCore {
       registerProvider: guard("registerProvider", (provider) =>
         this.providers.register(provider, name),
       ),
+      provideEngine: guard("provideEngine", (engine) => this.#provideEngine(engine, name)),
       setRpcFallback: guard("setRpcFallback", (resolver) => this.rpc.setFallback(resolver, name)),
       on: guard("on", (event, handler, priority) => this.hooks.on(event, handler, priority, name)),
       filter: guard("filter", (filterName, handler, priority) =>

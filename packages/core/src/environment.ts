@@ -1,5 +1,4 @@
 import { CORE_CONFIG, ConfigError, type ConfigSpec, type Env, readConfig } from "./config.js";
-import { ENGINE_CONFIG } from "./engine/engine.js";
 
 /** Settings read outside any plugin (the logger, the transport), validated with the core's own. */
 export const BOOT_CONFIG: readonly ConfigSpec[] = [
@@ -25,13 +24,15 @@ const MODEL_TARGET = /^[^/\s]+\/\S+$/;
 /**
  * Every problem with the environment the core and the transport read, at
  * once, one line per bad key naming the key, the value and the expected
- * form: the core's, the engine's, the HTTP providers' and the boot settings, and each
- * `RUMMY_MODEL_<alias>` (a `provider/model` target). Plugins validate their
- * own keys when they load. Throws a ConfigError; returns nothing when all is well.
+ * form: the core's and the boot settings, each `RUMMY_MODEL_<alias>` (a
+ * `provider/model` target), and `extra` — the settings of plugins a
+ * distribution wants refused at boot too (the CLI passes the engine's
+ * `ENGINE_CONFIG` and the provider kit's `HTTP_PROVIDER_CONFIG`). Other plugins validate their own keys when they
+ * load. Throws a ConfigError; returns nothing when all is well.
  */
 export function validateEnvironment(env: Env, extra: readonly ConfigSpec[] = []): void {
   const problems: string[] = [];
-  for (const specs of [CORE_CONFIG, ENGINE_CONFIG, BOOT_CONFIG, extra]) {
+  for (const specs of [CORE_CONFIG, BOOT_CONFIG, extra]) {
     try {
       readConfig(specs, env);
     } catch (error) {

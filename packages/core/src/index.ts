@@ -73,6 +73,7 @@ export { BOOT_CONFIG, validateEnvironment } from "./environment.js";
 export {
   type CommandsRunningEvent,
   ENGINE_EVENTS,
+  ENGINE_SCHEMES,
   type Engine,
   type ProposalEvent,
   type ProposalResolution,
@@ -80,21 +81,20 @@ export {
   type RunProposalEvent,
   type RunRequest,
   type RunStateEvent,
+  type ToolInvocation,
 } from "./engine/api.js";
 export {
-  AgentEngine,
-  ENGINE_CONFIG,
   renderEntry,
   type TurnContext,
   type Verdict,
   type VerdictContext,
-} from "./engine/engine.js";
-export { decodeEntities, parseModelOutput } from "./engine/parser.js";
-export type {
-  ParsedCommand,
-  ParseIssue,
-  ParseModelOutput,
-  ParseResult,
+} from "./engine/turn-api.js";
+export {
+  decodeEntities,
+  type ParsedCommand,
+  type ParseIssue,
+  type ParseModelOutput,
+  type ParseResult,
 } from "./engine/parser-api.js";
 export {
   type ChatMessage,

@@ -9,6 +9,7 @@ import {
   RummyCore,
   TERMINAL_RUN_STATUSES,
 } from "@rummy/core";
+import engine from "@rummy/engine";
 import budget from "@rummy/plugin-budget";
 import error from "@rummy/plugin-error";
 import instructions from "@rummy/plugin-instructions";
@@ -30,8 +31,9 @@ import update from "@rummy/plugin-update";
 import openai from "@rummy/provider-openai";
 import { type FakeLlm, startFakeLlm } from "@rummy/testing";
 
-/** The engine's plugin set, as the distribution bundles it. */
+/** The engine and the plugins its turns are made of, as the distribution bundles them (the engine first). */
 export const ENGINE_PLUGINS: readonly PluginDefinition[] = [
+  engine,
   persona,
   instructions,
   prompt,

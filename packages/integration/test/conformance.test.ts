@@ -2,6 +2,7 @@
 // community plugin runs (`testPlugin` from @rummy/testing).
 import { join } from "node:path";
 import type { PluginDefinition } from "@rummy/core";
+import engine from "@rummy/engine";
 import askUser from "@rummy/plugin-ask-user";
 import budget from "@rummy/plugin-budget";
 import cp from "@rummy/plugin-cp";
@@ -33,6 +34,7 @@ import { ENGINE_PLUGINS } from "../src/index.js";
 
 const packages = join(import.meta.dirname, "..", "..");
 const bundled: [string, PluginDefinition][] = [
+  ["engine", engine],
   ["plugin-rpc", rpc],
   ["plugin-persona", persona],
   ["plugin-instructions", instructions],

@@ -1,7 +1,7 @@
 // The distribution for real: every package built, versioned on a throwaway
 // copy, published to a real local Verdaccio, and installed outside the
 // workspace with plain npm and Node, as a user would — the CLI, a minimal
-// server of six packages, and a community plugin scaffolded with the kit.
+// server of seven packages, and a community plugin scaffolded with the kit.
 // distribution.test.ts runs it in CI; distribution.long.test.ts adds the
 // scaffold's own npm test.
 import assert from "node:assert/strict";
@@ -34,6 +34,7 @@ import {
 
 /** The script packages/core/README.md shows as "run your own distribution". */
 export const MINIMAL_SERVER = `import { loadPlugins, RummyCore } from "@rummy/core";
+import engine from "@rummy/engine";
 import { startServer } from "@rummy/server";
 import rpc from "@rummy/plugin-rpc";
 import known from "@rummy/plugin-known";
@@ -41,9 +42,8 @@ import update from "@rummy/plugin-update";
 import openai from "@rummy/provider-openai";
 
 const core = RummyCore.open({ home: process.env.RUMMY_HOME ?? ".rummy" });
-await loadPlugins(core, { bundled: [rpc, known, update, openai] });
-const server = await startServer({ core, port: Number(process.env.RUMMY_PORT ?? 3044) });
-console.log(\`rummy listening on \${server.url}\`);
+await loadPlugins(core, { bundled: [engine, rpc, known, update, openai] });
+console.log(\`rummy listening on \${(await startServer({ core })).url}\`); // port: RUMMY_PORT or 3044
 `;
 
 /** Installs compile SQLite natively and builds run cold in CI: minutes, not the default two. */
@@ -221,6 +221,7 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
         [
           "install",
           "@rummy/core",
+          "@rummy/engine",
           "@rummy/server",
           "@rummy/plugin-rpc",
           "@rummy/plugin-known",
@@ -307,7 +308,7 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
     );
 
     test(
-      "(b) six packages and a ten-line script make a server that completes an ask run",
+      "(b) seven packages and a ten-line script make a server that completes an ask run",
       SLOW,
       async () => {
         const installed = readJson(join(minimal, "package.json")).dependencies as Record<
@@ -316,6 +317,7 @@ export function distributionSuite(options: DistributionSuiteOptions): void {
         >;
         assert.deepEqual(Object.keys(installed).sort(), [
           "@rummy/core",
+          "@rummy/engine",
           "@rummy/plugin-known",
           "@rummy/plugin-rpc",
           "@rummy/plugin-update",

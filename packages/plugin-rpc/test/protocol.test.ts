@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RpcCallError, RummyClient } from "@rummy/client";
 import { createLogger, definePlugin, loadPlugins, RummyCore } from "@rummy/core";
+import engine from "@rummy/engine";
 import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import rpcPlugin, { RUMMY_PROTOCOL_VERSION } from "../src/index.js";
 
@@ -35,7 +36,7 @@ before(async () => {
     logger: createLogger("silent"),
   });
   const report = await loadPlugins(core, {
-    bundled: [rpcPlugin, schemes],
+    bundled: [engine, rpcPlugin, schemes],
     pluginDir: join(home, "none"),
   });
   assert.equal(report.failed.length, 0);

@@ -211,7 +211,8 @@ function describe(ch: Entry): string {
 function sweepStale(core: RummyCore): void {
   for (const project of core.projects.list()) {
     for (const run of core.runs.list(project.id)) {
-      if (core.engine.isActive(run.id)) continue;
+      // Without an engine (not loaded yet, or not at all) no run is active.
+      if (core.hasEngine && core.engine.isActive(run.id)) continue;
       const stale = core.store
         .get({ runId: run.id, state: "streaming", includeBody: false })
         .filter((e) => /_\d+$/.test(e.path));

@@ -13,9 +13,10 @@ import {
   type RunRecord,
   RummyCore,
 } from "@rummy/core";
+import { withEngine } from "./with-engine.js";
 
 export interface TestPluginOptions {
-  /** Plugins loaded before the one under test (schemes or sections it builds on). Default none. */
+  /** Plugins loaded before the one under test (schemes or sections it builds on), after the engine. Default none. */
   readonly companions?: readonly PluginDefinition[];
   /** Settings for the core and the plugin (`RUMMY_*`, the plugin's own). */
   readonly env?: Readonly<Record<string, string>>;
@@ -109,7 +110,7 @@ export async function pluginRig(
     env: { RUMMY_MAX_TURNS: "1", RUMMY_HOME: home, ...options.env },
   });
   const report = await loadPlugins(core, {
-    bundled: [...(options.companions ?? []), model.plugin, plugin],
+    bundled: withEngine([...(options.companions ?? []), model.plugin, plugin]),
     pluginDir: join(home, "no-plugins"),
   });
   if (report.failed.length) {
@@ -221,7 +222,7 @@ export function testPlugin(plugin: PluginDefinition, options: TestPluginOptions 
       });
       try {
         await loadPlugins(core, {
-          bundled: [...(options.companions ?? [])],
+          bundled: withEngine(options.companions ?? []),
           pluginDir: join(home, "no-plugins"),
         });
         const baseline = registrations(core);

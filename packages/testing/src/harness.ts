@@ -11,9 +11,10 @@ import {
 } from "@rummy/core";
 import { resolveToken, type RummyServer, startServer } from "@rummy/server";
 import { type FakeLlm, startFakeLlm } from "./fake-llm.js";
+import { withEngine } from "./with-engine.js";
 
 export interface RummyHarnessOptions {
-  /** Plugins to load (the rpc plugin, engine plugins, a provider…). */
+  /** Plugins to load (the rpc plugin, engine plugins, a provider…); the engine itself goes first unless given. */
   readonly plugins: readonly PluginDefinition[];
   /** Extra environment. With `fakeLlm`, OPENAI_BASE_URL/OPENAI_API_KEY and RUMMY_MODEL_fake point at it. */
   readonly env?: Record<string, string>;
@@ -62,7 +63,7 @@ export async function startRummy(options: RummyHarnessOptions): Promise<RummyHar
     },
   });
   const report = await loadPlugins(core, {
-    bundled: options.plugins,
+    bundled: withEngine(options.plugins),
     pluginDir: join(home, "no-plugins"),
   });
   // Secure like a real start: the server makes the home's token and clients present it.

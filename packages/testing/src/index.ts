@@ -16,6 +16,7 @@ export {
   percentile,
 } from "./load.js";
 export { treeSnapshot } from "./tree.js";
+export { withEngine } from "./with-engine.js";
 export {
   hostileCommands,
   type PluginRig,

@@ -1,4 +1,5 @@
 import type { LoopRecord, RunRecord } from "../records.js";
+import type { SchemeDefinition } from "../schemes.js";
 import type { WriteResult } from "../store.js";
 import type { LoopFlags, Mode } from "../tools.js";
 import type { Attributes } from "../types.js";
@@ -40,7 +41,38 @@ export interface Engine {
   settled(runId: number): Promise<RunRecord>;
   /** True while a loop of the run is running or queued. */
   isActive(runId: number): boolean;
+  /**
+   * Runs one tool on behalf of a client, outside any turn: the command is
+   * recorded in the run's log like the model's, its handler runs, and a
+   * proposal it makes is announced (`run.proposal`) for any client to resolve.
+   */
+  invokeTool(runId: number, command: ToolInvocation): Promise<WriteResult>;
+  /**
+   * After a restart: runs left mid-loop are marked interrupted (so a new
+   * prompt can continue them) unless proposals are pending (then they wait
+   * at 202); queued loops — acknowledged prompts — start.
+   */
+  recover(): { interrupted: number; resumed: number };
+  /** Aborts every running loop and waits for them to wind down (the core's closing does this). */
+  shutdown(): Promise<void>;
 }
+
+/** A client's tool call: a tag name with its attributes and body, as the model would write it. */
+export interface ToolInvocation {
+  readonly name: string;
+  readonly attributes?: Record<string, string>;
+  readonly body?: string;
+}
+
+/**
+ * The schemes the engine writes: every command's record (`log://turn_N/{action}/{slug}`, where tool
+ * results and proposals live) and each loop's prompt (`prompt://N`). Tools, the RPC layer and prompt
+ * plugins read them, so the core registers them whether or not an engine is loaded.
+ */
+export const ENGINE_SCHEMES: readonly SchemeDefinition[] = [
+  { name: "log", category: "logging", defaultScope: "run", writableBy: ["plugin"] },
+  { name: "prompt", category: "prompt", defaultScope: "run", writableBy: ["plugin"] },
+];
 
 /** Hook events the engine emits. Every payload names the project so transports can route it. */
 export const ENGINE_EVENTS = {

@@ -1,4 +1,4 @@
-import type { ParsedCommand, ParseIssue, ParseResult } from "./parser-api.js";
+import { decodeEntities, type ParsedCommand, type ParseIssue, type ParseResult } from "@rummy/core";
 
 /**
  * The model-output parser. One forward scan over the text: known tool tags
@@ -299,21 +299,6 @@ function cleanBody(body: string): string {
   const cdata = /^\s*<!\[CDATA\[([\s\S]*)\]\]>\s*$/.exec(out);
   if (cdata) out = cdata[1]!;
   return out;
-}
-
-const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
-
-export function decodeEntities(value: string): string {
-  return value.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, code: string) => {
-    if (code[0] === "#") {
-      const n =
-        code[1] === "x" || code[1] === "X"
-          ? Number.parseInt(code.slice(2), 16)
-          : Number(code.slice(1));
-      return Number.isFinite(n) && n > 0 && n <= 0x10ffff ? String.fromCodePoint(n) : whole;
-    }
-    return ENTITIES[code.toLowerCase()] ?? whole;
-  });
 }
 
 /** The end (exclusive) of the balanced `{…}` starting at `start`, honouring strings; -1 if unbalanced. */
