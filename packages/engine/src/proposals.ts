@@ -88,7 +88,9 @@ export class Proposals {
     setRunStatus(core, mustRun(core, run.id), 202, null, loop.id, turn);
     active.waitingOnProposal = true;
     for (const w of active.settleWaiters.splice(0)) w();
-    await emit(core, ENGINE_EVENTS.runProposal, {
+    // Not awaited before the decision: a subscriber may itself resolve the proposal and await
+    // the outcome (an auto-approver), which only comes once the decision below is taken.
+    const announced = emit(core, ENGINE_EVENTS.runProposal, {
       projectId: run.projectId,
       runId: run.id,
       alias: run.alias,
@@ -110,6 +112,7 @@ export class Proposals {
     } finally {
       this.#pending.delete(key);
     }
+    await announced;
     if (!active.controller.signal.aborted)
       setRunStatus(core, mustRun(core, run.id), 102, null, loop.id, turn);
   }
