@@ -15,11 +15,13 @@ const messages = [
   { role: "system" as const, content: "be brief" },
   { role: "user" as const, content: "hi" },
 ];
-const provider = () =>
+// Patient by default so a loaded machine never times out a scripted answer; the hang check
+// passes a short idle timeout of its own.
+const provider = (idleTimeoutMs = 10_000) =>
   ollamaProvider({
     baseUrl: llm.origin,
     retry: { maxAttempts: 3, baseDelayMs: 1 },
-    idleTimeoutMs: 300,
+    idleTimeoutMs,
   });
 const kind = (k: string) => (e: unknown) => e instanceof ProviderError && e.kind === k;
 
@@ -79,7 +81,7 @@ test("failures: 500 retried; a cut stream is incomplete; a bad line is malformed
     kind("malformed"),
   );
   llm.enqueue({ fail: "hang" }, { fail: "hang" }, { fail: "hang" });
-  await assert.rejects(provider().complete({ model: "m", messages }), kind("timeout"));
+  await assert.rejects(provider(300).complete({ model: "m", messages }), kind("timeout"));
   llm.enqueue({ fail: "context_too_long" });
   await assert.rejects(provider().complete({ model: "m", messages }), kind("context_length"));
 });

@@ -7,10 +7,20 @@ import { chatCompletionsProvider } from "../src/index.js";
 const KEY = "sk-test-SECRET-key-1234567890";
 let llm: FakeLlm;
 let provider: Provider;
+/** Gives up on a silent provider quickly: only for the checks that script a hang. */
+let impatient: Provider;
 
 before(async () => {
   llm = await startFakeLlm();
   provider = chatCompletionsProvider({
+    name: "openai",
+    baseUrl: llm.url,
+    apiKey: KEY,
+    // Patient: a loaded machine must not time out a scripted answer and retry into an empty script.
+    idleTimeoutMs: 10_000,
+    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, deadlineMs: 30_000 },
+  });
+  impatient = chatCompletionsProvider({
     name: "openai",
     baseUrl: llm.url,
     apiKey: KEY,
@@ -133,7 +143,7 @@ describe("failures", () => {
 
   test("a hung provider times out and is retried; a second hang is reported as timeout", async () => {
     llm.enqueue({ fail: "hang" }, { fail: "hang" }, { fail: "hang" });
-    await failsWith(provider.complete({ model: "m", messages }), "timeout");
+    await failsWith(impatient.complete({ model: "m", messages }), "timeout");
     assert.equal(llm.chatRequests().length, 3);
   });
 
@@ -169,7 +179,9 @@ describe("failures", () => {
     llm.enqueue({ fail: "hang" });
     const controller = new AbortController();
     const pending = provider.complete({ model: "m", messages, signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
+    // Abort once the request is with the provider, however slow the machine is to send it.
+    while (llm.chatRequests().length === 0) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
     await failsWith(pending, "aborted");
     assert.equal(llm.chatRequests().length, 1);
   });

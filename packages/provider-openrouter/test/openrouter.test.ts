@@ -18,7 +18,8 @@ const provider = () =>
     referer: "https://example.test/app",
     title: "rummy-test",
     retry: { maxAttempts: 3, baseDelayMs: 1 },
-    idleTimeoutMs: 300,
+    // Patient: a loaded machine must not time out a scripted answer.
+    idleTimeoutMs: 10_000,
   });
 
 test("requests carry the app headers, the key, and ask for cost; answers parse with cost", async () => {

@@ -21,7 +21,8 @@ const provider = (apiKey: string | null = KEY) =>
     baseUrl: llm.url,
     apiKey: apiKey ?? undefined,
     retry: { maxAttempts: 3, baseDelayMs: 1 },
-    idleTimeoutMs: 300,
+    // Patient: a loaded machine must not time out a scripted answer.
+    idleTimeoutMs: 10_000,
   });
 const kind = (k: string) => (e: unknown) =>
   e instanceof ProviderError && e.kind === k && !e.message.includes(KEY);
