@@ -22,9 +22,6 @@ import { EntryStore } from "./store.js";
 import { divisorTokenizer, type Tokenizer } from "./tokens.js";
 import { type ToolDefinition, ToolRegistry } from "./tools.js";
 
-/** How often the WAL is checkpointed when something was written. */
-const CHECKPOINT_EVERY_MS = 250;
-
 export interface CoreOptions {
   /** Where rummy keeps its database, plugins, skills and personas. Default `RUMMY_HOME` or `~/.rummy`. */
   readonly home?: string;
@@ -132,19 +129,6 @@ export class RummyCore {
   /** WAL checkpoints on a worker thread (none for an in-memory store). */
   readonly #checkpointer: Checkpointer | undefined;
   #closed = false;
-  readonly #checkpoints: NodeJS.Timeout;
-  #written = false;
-
-  /** A passive checkpoint of what the last interval wrote: small and regular instead of large and in a commit. */
-  #checkpoint(): void {
-    if (!this.#written || this.#closed) return;
-    this.#written = false;
-    try {
-      this.#db.pragma("wal_checkpoint(PASSIVE)");
-    } catch {
-      // A busy or failing checkpoint is retried next time; the WAL keeps every commit meanwhile.
-    }
-  }
 
   private constructor(options: CoreOptions) {
     this.env = options.env ?? process.env;
@@ -171,13 +155,8 @@ export class RummyCore {
     // The schemes the engine writes are part of its contract: tools and readers rely on them.
     for (const scheme of ENGINE_SCHEMES) this.schemes.register(scheme, "engine");
     this.hooks.onError((error) => this.log.warn(error.message));
-    // WAL checkpoints happen on a timer between events, never inside a turn's commit: the
-    // automatic one (which a commit pays for) only backs this up if the loop stalls.
-    this.#checkpoints = setInterval(() => this.#checkpoint(), CHECKPOINT_EVERY_MS);
-    this.#checkpoints.unref();
     // Committed writes become `entry.changed` events for plugins that render or notify.
     this.store.observe((change) => {
-      this.#written = true;
       if (this.hooks.hasSubscribers("entry.changed")) {
         this.hooks.emit("entry.changed", change).catch(() => {});
       }
@@ -336,7 +315,6 @@ export class RummyCore {
       // Reported through the hook error reporters already.
     }
     this.#closed = true;
-    clearInterval(this.#checkpoints);
     try {
       this.rpcLog.flush();
     } catch {

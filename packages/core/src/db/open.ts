@@ -25,7 +25,8 @@ export function openDatabase(options: OpenOptions): Db {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     db = new Database(options.path, { readonly: options.readonly ?? false });
     db.pragma("journal_mode = WAL");
-    // The core checkpoints on a timer (see RummyCore); a commit checkpoints only past 32 MiB of WAL.
+    // A core's store checkpoints on a worker thread (db/checkpointer.ts), which turns the automatic
+    // checkpoint off; any other connection checkpoints in a commit only past 32 MiB of WAL.
     // A checkpointed WAL is cut back as it restarts, so it takes no disk space it no longer needs
     // (and a full disk refuses the next write instead of it landing in space kept from before).
     db.pragma("wal_autocheckpoint = 8192");
