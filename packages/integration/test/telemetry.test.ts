@@ -74,7 +74,8 @@ function witness(seen: Witnessed[]): PluginDefinition {
             includeBody: false,
           })) {
             if (ctx.core.schemes.get(e.scheme)?.category === "audit") continue;
-            const total = (archived[e.scheme] ??= { count: 0, tokens: 0 });
+            const total = archived[e.scheme] ?? { count: 0, tokens: 0 };
+            archived[e.scheme] = total;
             total.count++;
             total.tokens += e.tokens;
             archivedPaths.set(e.path, e.tokens);
