@@ -227,9 +227,18 @@ describe("telemetry's turn records", () => {
     // A second run of the project takes its own first look at the files; this one keeps its own.
     await loop("neighbour", [`<update status="200">looked</update>`]);
     await loop("history", [`<update status="200">third loop done</update>`]);
-    const turns = checkRun(seen, runId);
-    const last = turns.at(-1)!;
-    assert.equal(last.record.archived.known!.count, 1 + 1485);
+    const before = checkRun(seen, runId).at(-1)!;
+    assert.equal(before.record.archived.known!.count, 1 + 1485);
+    // An archived entry rewritten in place (its view untouched) and one removed.
+    const grown = "a good deal more to say ".repeat(40);
+    assert.ok(
+      r.core.store.set({ runId, path: "known://bulk/7", body: grown, writer: "client" }).ok,
+    );
+    assert.ok(r.core.store.rm({ runId, path: "known://bulk/8", writer: "client" }).ok);
+    await loop("history", [`<update status="200">fourth loop done</update>`]);
+    const after = checkRun(seen, runId).at(-1)!;
+    assert.equal(after.record.archived.known!.count, 1 + 1484);
+    assert.ok(after.record.archived.known!.tokens > before.record.archived.known!.tokens);
   });
 
   test("budget demotion: an entry shown last turn and grown past the ceiling is recorded as demoted", async () => {

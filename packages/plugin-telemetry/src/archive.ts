@@ -19,7 +19,7 @@ export class RunArchive {
   readonly projectId: number;
   readonly paths = new Map<string, ArchivedPath>();
   readonly totals = new Map<string, SchemeTotal>();
-  /** Paths a change notice named since the last refresh: re-read before the totals are used. */
+  /** Paths whose archived state a change notice may have moved since the last refresh: re-read before use. */
   readonly dirty = new Set<string>();
 
   constructor(runId: number, projectId: number) {
@@ -92,12 +92,19 @@ export class ArchiveCache {
       else this.clear();
       return;
     }
-    if (this.#excluded(schemeOf(change.path))) return;
+    const path = change.path;
+    if (this.#excluded(schemeOf(path))) return;
+    // A path the run does not hold archived (and that is not marked already) stays out of its
+    // totals unless this very change archives it in the run's own view: anything else (a new
+    // visible entry, a body or state change, a removal) cannot move them.
     const own = change.runId !== null ? this.#runs.get(change.runId) : undefined;
-    own?.dirty.add(change.path);
+    if (own && (own.paths.has(path) || (change.op === "set" && change.visibility === "archived")))
+      own.dirty.add(path);
     if (change.scope.startsWith("run:")) {
-      if (change.runId === null)
-        this.#runs.get(Number(change.scope.slice("run:".length)))?.dirty.add(change.path);
+      if (change.runId === null) {
+        const run = this.#runs.get(Number(change.scope.slice("run:".length)));
+        if (run?.paths.has(path)) run.dirty.add(path);
+      }
       return;
     }
     // Shared content (a project's file, a global entry) changed or went away: another run's
@@ -107,7 +114,7 @@ export class ArchiveCache {
         ? this.#runs.values()
         : (this.#byProject.get(Number(change.scope.slice("project:".length)))?.values() ?? []);
     for (const run of others) {
-      if (run !== own && run.paths.has(change.path)) run.dirty.add(change.path);
+      if (run !== own && run.paths.has(path)) run.dirty.add(path);
     }
   }
 
