@@ -78,11 +78,6 @@ export class ArchiveCache {
     this.#maxPaths = maxPaths;
   }
 
-  /** How many runs are cached (for tests and logs). */
-  get size(): number {
-    return this.#runs.size;
-  }
-
   /** A committed store change: marks the paths whose archived state may have moved. */
   notice(change: StoreChange): void {
     if (this.#runs.size === 0) return;
