@@ -323,3 +323,42 @@ describe("telemetry's turn records", () => {
     }
   });
 });
+
+test("runs over the cache's bound are read again when next needed, with the same totals", async () => {
+  const seen: Witnessed[] = [];
+  const r = await rig({ RUMMY_TELEMETRY_CACHE_PATHS: "50" }, [witness(seen)]);
+  try {
+    const ids = new Map<string, number>();
+    for (let round = 0; round < 3; round++) {
+      for (const alias of ["left", "right"]) {
+        r.llm.enqueue({ content: `<update status="200">round ${round}</update>` });
+        const { run } = r.core.engine.submit({
+          projectId: r.projectId,
+          alias,
+          model: "fake",
+          mode: "ask",
+          prompt: "go",
+        });
+        ids.set(alias, run.id);
+        // 40 archived entries a round: two runs never fit in 50 paths together.
+        r.core.store.batch(() => {
+          for (let i = 0; i < 40; i++)
+            r.core.store.set({
+              runId: run.id,
+              path: `known://${alias}/${round}/${i}`,
+              body: `${alias} ${round} ${i} `.repeat(1 + (i % 5)),
+              visibility: "archived",
+              writer: "client",
+            });
+        });
+        assert.equal((await r.core.engine.settled(run.id)).status, 200);
+      }
+    }
+    for (const [alias, runId] of ids) {
+      const turns = checkRun(seen, runId);
+      assert.equal(turns.at(-1)!.record.archived.known!.count, 3 * 40, alias);
+    }
+  } finally {
+    await r.close();
+  }
+});

@@ -48,9 +48,21 @@ export default definePlugin({
       defaultScope: "run",
       writableBy: ["plugin"],
     });
+    const config = ctx.readConfig([
+      {
+        key: "RUMMY_TELEMETRY_CACHE_PATHS",
+        type: "integer",
+        default: 500_000,
+        min: 1,
+        max: 100_000_000,
+        description:
+          "archived paths kept in memory for the turn records' totals, over all runs (least recently used runs are read again when next needed)",
+      },
+    ]);
     const archives = new ArchiveCache(
       ctx.store,
       (scheme) => ctx.core.schemes.get(scheme)?.category === "audit",
+      config.RUMMY_TELEMETRY_CACHE_PATHS as number,
     );
     // Observed as writes commit, so no change slips between a notice and the next turn's read.
     const unobserve = ctx.store.observe((change: StoreChange) => archives.notice(change));
