@@ -103,7 +103,7 @@ describe("whole loops", () => {
     const audit = r.core.store.getOne({ runId: done.id }, "audit://turn_2")!;
     assert.equal(audit.visibility, "archived");
     assert.match(audit.body, /## assistant\n\n<known path="known:\/\/db\/minor">/);
-    // The turn's context picture: the budget and every entry at its visibility, as the model saw it.
+    // The turn's context picture: the budget and the entries the prompt was built from, at their visibility.
     const picture = audit.attributes.context as {
       ceiling: number;
       contextLength: number;

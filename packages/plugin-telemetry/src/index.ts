@@ -1,7 +1,21 @@
-import type { CompletionUsage, Entry, TurnContext } from "@rummy/core";
+import type { CompletionUsage, StoreChange, TurnContext } from "@rummy/core";
 import { definePlugin } from "@rummy/core";
+import { ArchiveCache } from "./archive.js";
+import {
+  archivedOf,
+  type ContextRecord,
+  demotionsOf,
+  recordedShown,
+  rowsOf,
+  type ShownRows,
+  shownOf,
+} from "./record.js";
+
+export type { SchemeTotal } from "./archive.js";
+export type { ContextRecord, ContextRow, Demotion } from "./record.js";
 
 interface TurnResponse {
+  readonly projectId: number;
   readonly runId: number;
   readonly loopId: number;
   readonly turn: number;
@@ -15,37 +29,14 @@ interface TurnResponse {
   readonly contextTokens?: number;
 }
 
-/** One entry in a turn's context: `[path, scheme, visibility, tokens as sent, full tokens]`. */
-type ContextRow = [string, string, string, number, number];
-
-/**
- * What the turn's prompt was built from: the budget and every entry of the
- * run at its visibility (archived ones too, at 0 tokens sent), so a client
- * can draw the context of any past turn.
- */
-function contextOf(t: TurnResponse, archived: readonly Entry[]) {
-  const c = t.context!;
-  const count = (text: string) => c.core.tokenizer.count(text);
-  const rows: ContextRow[] = c.entries.map((e) => [
-    e.path,
-    e.scheme,
-    e.visibility ?? "visible",
-    e.visibility === "summarized" ? count(c.render(e)) : e.tokens,
-    e.tokens,
-  ]);
-  for (const e of archived) rows.push([e.path, e.scheme, "archived", 0, e.tokens]);
-  return {
-    contextLength: c.budget.contextLength,
-    ceiling: c.budget.ceiling,
-    tokens: t.contextTokens ?? null,
-    entries: rows,
-  };
-}
+/** The last recorded turn's shown rows of this many runs are kept in memory (older ones are read back). */
+const SHOWN_RUNS = 1000;
 
 /**
  * `telemetry`: an audit record of every turn — the exact system and user
- * text sent, what the model answered (and its reasoning), usage and cost —
- * at `audit://turn_N`, archived so it never enters a prompt.
+ * text sent, what the model answered (and its reasoning), usage and cost,
+ * and what the prompt was built from — at `audit://turn_N`, archived so it
+ * never enters a prompt.
  */
 export default definePlugin({
   name: "telemetry",
@@ -57,12 +48,55 @@ export default definePlugin({
       defaultScope: "run",
       writableBy: ["plugin"],
     });
+    const config = ctx.readConfig([
+      {
+        key: "RUMMY_TELEMETRY_CACHE_PATHS",
+        type: "integer",
+        default: 500_000,
+        min: 1,
+        max: 100_000_000,
+        description:
+          "archived paths kept in memory for the turn records' totals, over all runs (least recently used runs are read again when next needed)",
+      },
+    ]);
+    const archives = new ArchiveCache(
+      ctx.store,
+      (scheme) => ctx.core.schemes.get(scheme)?.category === "audit",
+      config.RUMMY_TELEMETRY_CACHE_PATHS as number,
+    );
+    // Observed as writes commit, so no change slips between a notice and the next turn's read.
+    const unobserve = ctx.store.observe((change: StoreChange) => archives.notice(change));
+    const shown = new Map<number, ShownRows>();
+    ctx.on("core.closing", () => {
+      unobserve();
+      archives.clear();
+      shown.clear();
+    });
+
+    /** What the prompt was built from, with the archive as totals: work that follows what changed. */
+    const contextOf = (t: TurnResponse, c: TurnContext): ContextRecord => {
+      const rows = rowsOf(c);
+      const archive = archives.of(t.runId, t.projectId);
+      const kept = shown.get(t.runId);
+      const previous =
+        kept?.turn === t.turn - 1
+          ? kept
+          : (recordedShown(ctx.store, t.runId, t.turn, kept?.turn) ?? kept);
+      shown.delete(t.runId);
+      shown.set(t.runId, shownOf(t.turn, rows));
+      if (shown.size > SHOWN_RUNS) shown.delete(shown.keys().next().value!);
+      return {
+        format: 2,
+        contextLength: c.budget.contextLength,
+        ceiling: c.budget.ceiling,
+        tokens: t.contextTokens ?? null,
+        entries: rows,
+        archived: archivedOf(archive),
+        demoted: demotionsOf(previous, rows, archive),
+      };
+    };
+
     ctx.on<TurnResponse>("turn.response", (t) => {
-      const archived = t.context
-        ? ctx.store
-            .get({ runId: t.runId, visibility: "archived", order: "id", includeBody: false })
-            .filter((e) => ctx.core.schemes.get(e.scheme)?.category !== "audit")
-        : [];
       // Offsets of the reasoning and the answer in the body, so readers (getRun) cut them exactly.
       let body = `## system\n\n${t.system}\n\n## user\n\n${t.user}`;
       let reasoning: [number, number] | null = null;
@@ -86,7 +120,7 @@ export default definePlugin({
           promptTokens: t.usage?.promptTokens ?? null,
           completionTokens: t.usage?.completionTokens ?? null,
           cost: t.cost,
-          ...(t.context ? { context: contextOf(t, archived) } : {}),
+          ...(t.context ? { context: contextOf(t, t.context) } : {}),
           sections: { reasoning, content },
         },
         writer: "plugin",

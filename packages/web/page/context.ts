@@ -1,6 +1,12 @@
 /**
  * The context picture's numbers, from the turn snapshots the telemetry
  * plugin keeps in `audit://turn_N` (attributes.context). Pure: no DOM.
+ *
+ * Two record formats: format 2 (`format: 2`) lists only the visible and
+ * summarized entries, with the archived ones as totals per scheme and the
+ * demotions since the previous turn recorded by the server; records of older
+ * servers (no `format`) list archived entries as rows too, and the
+ * demotions are worked out here against the previous snapshot.
  */
 
 export type Visibility = "visible" | "summarized" | "archived";
@@ -14,7 +20,12 @@ export interface TurnSnapshot {
   readonly ceiling: number;
   /** Tokens of the whole prompt (system and user text) by the server's count. */
   readonly tokens: number | null;
+  /** Format 2: visible and summarized entries only. Older records: archived ones too. */
   readonly entries: readonly ContextRow[];
+  /** Format 2: the run's archived entries, count and full tokens per scheme. */
+  readonly archived?: Readonly<Record<string, { readonly count: number; readonly tokens: number }>>;
+  /** Format 2: what the server recorded as demoted since the run's previous turn. */
+  readonly demoted?: readonly Demotion[];
 }
 
 export interface SchemeTotals {
@@ -50,15 +61,57 @@ export interface Picture {
 
 const RANK: Record<string, number> = { visible: 2, summarized: 1, archived: 0 };
 
+const VISIBILITIES = new Set(["visible", "summarized", "archived"]);
+
+function totalsOf(value: unknown): Record<string, { count: number; tokens: number }> {
+  const out: Record<string, { count: number; tokens: number }> = {};
+  if (!value || typeof value !== "object" || Array.isArray(value)) return out;
+  for (const [scheme, t] of Object.entries(value as Record<string, any>)) {
+    if (t && typeof t === "object")
+      out[scheme] = { count: Number(t.count) || 0, tokens: Number(t.tokens) || 0 };
+  }
+  return out;
+}
+
+function demotionsOf(value: unknown): Demotion[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter(
+      (d: any) =>
+        d &&
+        typeof d.path === "string" &&
+        VISIBILITIES.has(d.from) &&
+        VISIBILITIES.has(d.to) &&
+        (RANK[d.from] ?? 0) > (RANK[d.to] ?? 0),
+    )
+    .map((d: any) => ({
+      path: d.path,
+      scheme: typeof d.scheme === "string" ? d.scheme : "",
+      from: d.from,
+      to: d.to,
+      tokens: Number(d.tokens) || 0,
+    }));
+}
+
 export function snapshotOf(turn: number, attributes: unknown): TurnSnapshot | null {
   const c = (attributes as { context?: any } | null)?.context;
   if (!c || !Array.isArray(c.entries)) return null;
-  return {
+  const entries = c.entries.filter(
+    (e: unknown) => Array.isArray(e) && e.length >= 5,
+  ) as ContextRow[];
+  const base = {
     turn,
     contextLength: Number(c.contextLength) || 0,
     ceiling: Number(c.ceiling) || 0,
     tokens: typeof c.tokens === "number" ? c.tokens : null,
-    entries: c.entries.filter((e: unknown) => Array.isArray(e) && e.length >= 5) as ContextRow[],
+  };
+  if (c.format === undefined) return { ...base, entries };
+  // Format 2 and later: archived entries are totals, never rows.
+  return {
+    ...base,
+    entries: entries.filter((e) => e[2] !== "archived"),
+    archived: totalsOf(c.archived),
+    demoted: demotionsOf(c.demoted),
   };
 }
 
@@ -77,14 +130,21 @@ export function pictureOf(current: TurnSnapshot, previous: TurnSnapshot | null):
     else t.archived += full;
     if (visibility !== "archived") entryTokens += sent;
   }
+  for (const [scheme, a] of Object.entries(current.archived ?? {})) {
+    const t = byScheme.get(scheme) ?? { visible: 0, summarized: 0, archived: 0, count: 0 };
+    byScheme.set(scheme, t);
+    t.count += a.count;
+    t.archived += a.tokens;
+  }
   const schemes = [...byScheme.entries()]
     .map(([scheme, t]) => ({ scheme, ...t }))
     .sort(
       (a, b) =>
         b.visible + b.summarized - (a.visible + a.summarized) || a.scheme.localeCompare(b.scheme),
     );
-  const demoted: Demotion[] = [];
-  if (previous) {
+  // The server's own list when it recorded one; older records are compared with the previous snapshot.
+  const demoted: Demotion[] = current.demoted ? [...current.demoted] : [];
+  if (!current.demoted && previous) {
     const before = new Map(previous.entries.map((e) => [e[0], e[2]]));
     for (const [path, scheme, visibility, , full] of current.entries) {
       const was = before.get(path);
