@@ -54,6 +54,11 @@ before(async () => {
       throw new TypeError("undefined is not a function");
     },
   });
+  core.rpc.register("unserializable", {
+    description: "a result JSON cannot hold",
+    requiresInit: false,
+    handler: () => ({ n: 1n }),
+  });
   core.rpc.register("slow", {
     description: "too slow",
     requiresInit: false,
@@ -245,11 +250,28 @@ describe("envelopes and error codes", () => {
     c.send(
       JSON.stringify({ jsonrpc: "2.0", id: "log-me", method: "echo", params: { text: "logged" } }),
     );
-    await c.next();
+    const reply = await c.next();
     const row = core.rpcLog.recent(20).find((r) => r.request_id === "log-me");
     assert.ok(row);
     assert.equal(row.method, "echo");
     assert.equal(row.error_code, null);
+    assert.deepEqual(JSON.parse(row.result as string), reply.result);
+    assert.deepEqual(JSON.parse(row.params as string), { text: "logged" });
+    c.close();
+  });
+
+  test("a result JSON cannot hold is answered with an internal error, and logged as one", async () => {
+    const c = await raw();
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: "big-int", method: "unserializable" }));
+    const reply = await c.next();
+    assert.equal(reply.id, "big-int");
+    assert.equal(reply.error?.code, -32603);
+    const row = core.rpcLog.recent(20).find((r) => r.request_id === "big-int");
+    assert.equal(row?.error_code, -32603);
+    assert.equal(row?.result, null);
+    // The connection still answers.
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }));
+    assert.deepEqual((await c.next()).result, {});
     c.close();
   });
 });

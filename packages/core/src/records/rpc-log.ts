@@ -7,6 +7,8 @@ export interface RpcLogRecord {
   readonly requestId?: string | number | null;
   readonly params?: unknown;
   readonly result?: unknown;
+  /** The result already serialized (the reply's own text): kept as it is, not serialized again. */
+  readonly resultJson?: string;
   readonly errorCode?: number | null;
   readonly errorMessage?: string | null;
   readonly durationMs?: number;
@@ -35,7 +37,12 @@ export class RpcLog {
         let result: string | null;
         try {
           params = row.params === undefined ? null : truncateJson(row.params);
-          result = row.result === undefined ? null : truncateJson(row.result);
+          result =
+            typeof row.result === "string" && row.serialized
+              ? truncated(row.result)
+              : row.result === undefined
+                ? null
+                : truncateJson(row.result);
         } catch {
           continue; // a payload JSON cannot hold (a cycle, a BigInt) drops its row, not the others
         }
@@ -57,7 +64,8 @@ export class RpcLog {
         entry.durationMs ?? null,
       ],
       params: entry.params,
-      result: entry.result,
+      result: entry.resultJson ?? entry.result,
+      serialized: entry.resultJson !== undefined,
     });
     if (this.#queued.length >= 500) this.#flushQuietly();
     else if (this.#queued.length === 1) setTimeout(() => this.#flushQuietly(), 100).unref();
@@ -90,10 +98,15 @@ interface QueuedRow {
   readonly columns: readonly unknown[];
   readonly params: unknown;
   readonly result: unknown;
+  /** `result` is JSON text already. */
+  readonly serialized: boolean;
 }
 
 /** Log rows keep at most 64 KiB of a payload: enough to debug, never a second copy of big bodies. */
 function truncateJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? "null";
+  return truncated(JSON.stringify(value) ?? "null");
+}
+
+function truncated(text: string): string {
   return text.length > 65_536 ? `${text.slice(0, 65_536)}…` : text;
 }
