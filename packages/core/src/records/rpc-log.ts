@@ -15,6 +15,18 @@ export interface RpcLogRecord {
 }
 
 /**
+ * Rows each database's RPC log has written on its connection. `total_changes()` less these is
+ * what every other table saw: a cache of other tables' reads (the run summaries) is not dropped
+ * because a call was logged.
+ */
+const logRows = new WeakMap<Db, { count: number }>();
+
+/** How many rows the RPC log has written on this connection so far. */
+export function rpcLogRows(db: Db): number {
+  return logRows.get(db)?.count ?? 0;
+}
+
+/**
  * The RPC log. Rows are queued and written together every 100 ms (or every
  * 500 rows) in one transaction, so logging costs a call little; `recent()`
  * and `flush()` write what is queued first. A diagnostic log, not an
@@ -31,6 +43,8 @@ export class RpcLog {
       `INSERT INTO rpc_log (connection_id, project_id, method, request_id, params, result,
          error_code, error_message, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const written = logRows.get(db) ?? { count: 0 };
+    logRows.set(db, written);
     this.#insertAll = db.transaction((rows: QueuedRow[]) => {
       for (const row of rows) {
         let params: string | null;
@@ -46,7 +60,12 @@ export class RpcLog {
         } catch {
           continue; // a payload JSON cannot hold (a cycle, a BigInt) drops its row, not the others
         }
-        insert.run(...row.columns.slice(0, 4), params, result, ...row.columns.slice(4));
+        written.count += insert.run(
+          ...row.columns.slice(0, 4),
+          params,
+          result,
+          ...row.columns.slice(4),
+        ).changes;
       }
     });
     this.#recent = db.prepare("SELECT * FROM rpc_log ORDER BY id DESC LIMIT ?");

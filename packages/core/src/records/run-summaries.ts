@@ -1,4 +1,5 @@
 import type { Db } from "../db/open.js";
+import { rpcLogRows } from "./rpc-log.js";
 
 /** One line of a project's list of runs: what a client shows before it opens one. */
 export interface RunSummary {
@@ -48,9 +49,12 @@ export class RunSummaries {
       FROM runs r WHERE r.project_id = ? ORDER BY r.id DESC`;
     this.#all = db.prepare(sql);
     this.#page = db.prepare(`${sql} LIMIT ? OFFSET ?`);
-    // Writes on this connection move total_changes(); commits on another move data_version.
+    // Writes on this connection move total_changes() (less the RPC log's rows: logging a call
+    // changes nothing listed here); commits on another connection move data_version.
     this.#changes = db
-      .prepare("SELECT total_changes() || '/' || (SELECT data_version FROM pragma_data_version)")
+      .prepare(
+        "SELECT (total_changes() - ?) || '/' || (SELECT data_version FROM pragma_data_version)",
+      )
       .pluck();
   }
 
@@ -58,7 +62,7 @@ export class RunSummaries {
     const offset = options.offset ?? 0;
     const end = options.limit === undefined ? undefined : offset + options.limit;
     const key = `${projectId}\t${options.pattern}`;
-    const stamp = this.#changes.get() as string;
+    const stamp = this.#changes.get(rpcLogRows(this.#db)) as string;
     if (stamp !== this.#stamp) {
       this.#kept.clear();
       this.#stamp = stamp;
