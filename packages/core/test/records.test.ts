@@ -123,7 +123,11 @@ describe("runs", () => {
     // Logging a call writes nothing the list shows: the kept list stays (the same rows), and the
     // next write after it still shows.
     const before = list();
-    assert.equal(list()[0], before[0], "kept while nothing is written");
+    assert.equal(list(), before, "kept while nothing is written: the same list");
+    assert.ok(Object.isFrozen(before) && Object.isFrozen(before[0]), "which no caller can change");
+    const page = core.runs.summaries(p.id, { pattern: "known://note/*", limit: 2 });
+    assert.deepEqual(page, before.slice(0, 2));
+    assert.notEqual(page, before);
     core.rpcLog.record({ method: "getRuns", requestId: 1, params: {}, resultJson: "[]" });
     core.rpcLog.flush();
     assert.equal(list()[0], before[0], "an RPC log row does not drop it");

@@ -10,6 +10,7 @@ import {
   RpcParamsError,
   type RpcSession,
   RummyError,
+  serializedText,
   storageFailure,
   type RummyCore,
   validateParams,
@@ -341,7 +342,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       try {
         if (response.error) json = JSON.stringify(response);
         else {
-          resultJson = JSON.stringify(response.result) ?? "null";
+          resultJson = serializedText(response.result) ?? JSON.stringify(response.result) ?? "null";
           json = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`;
         }
       } catch (error) {

@@ -58,7 +58,11 @@ export class RunSummaries {
       .pluck();
   }
 
-  list(projectId: number, options: SummaryOptions): RunSummary[] {
+  /**
+   * The list, or the page of it asked for. The whole list, kept, is the same frozen array for
+   * every call until something is written: a caller may keep what it derived from it by identity.
+   */
+  list(projectId: number, options: SummaryOptions): readonly RunSummary[] {
     const offset = options.offset ?? 0;
     const end = options.limit === undefined ? undefined : offset + options.limit;
     const key = `${projectId}\t${options.pattern}`;
@@ -73,13 +77,14 @@ export class RunSummaries {
         // One page of a list that changed: no need to read the rest.
         return this.#page.all(options.pattern, projectId, options.limit, offset) as RunSummary[];
       }
-      kept = this.#all.all(options.pattern, projectId) as RunSummary[];
+      const rows = this.#all.all(options.pattern, projectId) as RunSummary[];
       // Read inside a transaction, the list could still be rolled back: not kept.
-      if (!this.#db.inTransaction) {
-        if (this.#kept.size >= 16) this.#kept.clear();
-        this.#kept.set(key, kept);
-      }
+      if (this.#db.inTransaction) return rows.slice(offset, end);
+      for (const row of rows) Object.freeze(row);
+      kept = Object.freeze(rows);
+      if (this.#kept.size >= 16) this.#kept.clear();
+      this.#kept.set(key, kept);
     }
-    return kept.slice(offset, end);
+    return offset === 0 && end === undefined ? kept : kept.slice(offset, end);
   }
 }
