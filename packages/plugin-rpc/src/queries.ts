@@ -68,12 +68,14 @@ export function registerQueries(ctx: PluginContext, _shared: RpcShared): void {
     handler: (params: { limit?: number; offset?: number }, call) => {
       // The core's ready summary lines (one query, kept while nothing is written); the wire's status.
       const list = core.runs.summaries(projectOf(call), { ...params, pattern: UPDATE_PATTERN });
+      // A kept list comes back as the same array until something is written: so does its reply,
+      // serialized once. (A page is a new array each call, so its reply is made each call.)
       let reply = replies.get(list);
       if (!reply) {
-        reply = list.map((s) => (s.status === 202 ? { ...s, status: wireRunStatus(s.status) } : s));
-        // A kept list comes back as the same array until something is written: so does its reply,
-        // serialized once. A page is a new array each time, answered as it is.
-        if (Object.isFrozen(list)) replies.set(list, serializedResult(reply));
+        reply = serializedResult(
+          list.map((s) => (s.status === 202 ? { ...s, status: wireRunStatus(s.status) } : s)),
+        );
+        replies.set(list, reply);
       }
       return reply;
     },
