@@ -122,6 +122,8 @@ export {
   RpcRegistry,
   type RpcSession,
   runForCall,
+  serializedResult,
+  serializedText,
   validateParams,
 } from "./rpc.js";
 export {

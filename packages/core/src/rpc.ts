@@ -52,6 +52,35 @@ export interface RpcMethod extends RpcMethodDefinition {
   readonly owner: string;
 }
 
+/** The JSON text of results marked with `serializedResult`, by the result itself. */
+const resultTexts = new WeakMap<object, string>();
+
+/**
+ * Serializes a result once, for a handler that gives the same result to many calls (a list kept
+ * while nothing changed): the transport sends the text it already has instead of serializing the
+ * value again. The value is frozen, all the way down, so the text cannot go stale; in-process
+ * callers get the value itself. Returns `value`.
+ */
+export function serializedResult<T extends object>(value: T): T {
+  if (!resultTexts.has(value)) {
+    const json = JSON.stringify(value);
+    deepFreeze(value);
+    resultTexts.set(value, json);
+  }
+  return value;
+}
+
+/** The text `serializedResult` made for this result, if it made one. */
+export function serializedText(result: unknown): string | undefined {
+  return typeof result === "object" && result !== null ? resultTexts.get(result) : undefined;
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const member of Object.values(value)) deepFreeze(member);
+}
+
 export interface NotificationDefinition {
   readonly description: string;
   readonly params?: ParamsSchema;

@@ -120,6 +120,24 @@ describe("runs", () => {
     elsewhere.close();
     assert.equal(kept.at(-1)!.turn, 0);
     assert.equal(list().at(-1)!.turn, 4);
+    // Logging a call writes nothing the list shows: the kept list stays (the same rows), and the
+    // next write after it still shows.
+    const before = list();
+    assert.equal(list(), before, "kept while nothing is written: the same list");
+    assert.ok(Object.isFrozen(before) && Object.isFrozen(before[0]), "which no caller can change");
+    const page = core.runs.summaries(p.id, { pattern: "known://note/*", limit: 2 });
+    assert.deepEqual(page, before.slice(0, 2));
+    assert.notEqual(page, before);
+    core.rpcLog.record({ method: "getRuns", requestId: 1, params: {}, resultJson: "[]" });
+    core.rpcLog.flush();
+    assert.equal(list()[0], before[0], "an RPC log row does not drop it");
+    core.runs.setStatus(b.id, 200);
+    assert.notEqual(list()[0], before[0]);
+    assert.equal(list().find((s) => s.run === "second")!.status, 200);
+    core.rpcLog.record({ method: "getRuns", requestId: 2, params: {}, resultJson: "[]" });
+    core.rpcLog.flush();
+    core.store.set({ runId: a.id, path: "known://note/3", body: "newest", writer: "model" });
+    assert.equal(list().at(-1)!.summary, "newest");
   });
 });
 

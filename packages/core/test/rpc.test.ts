@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RpcRegistry, validateParams } from "../src/index.js";
+import { RpcRegistry, serializedResult, serializedText, validateParams } from "../src/index.js";
 
 test("params are validated against the method's schema", () => {
   const schema = {
@@ -63,4 +63,23 @@ test("the registry refuses duplicates and bad names, and lists a catalog", () =>
   rpc.attachSink((method, params, target) => delivered.push([method, params, target]));
   rpc.notify("run/state", { s: 1 }, { projectId: 3 });
   assert.deepEqual(delivered, [["run/state", { s: 1 }, { projectId: 3 }]]);
+});
+
+test("a serialized result keeps its JSON text and is frozen all the way down", () => {
+  const rows = [
+    { run: "a", status: 200, tags: ["x"] },
+    { run: "b", status: 102, tags: [] },
+  ];
+  const expected = JSON.stringify(rows);
+  assert.equal(serializedResult(rows), rows, "the value itself comes back");
+  assert.equal(serializedText(rows), expected);
+  assert.ok(Object.isFrozen(rows) && Object.isFrozen(rows[0]) && Object.isFrozen(rows[0]!.tags));
+  assert.throws(() => {
+    (rows[0] as { status: number }).status = 500;
+  }, TypeError);
+  assert.throws(() => rows.push({ run: "c", status: 100, tags: [] }), TypeError);
+  assert.equal(serializedText(rows), expected, "the text cannot go stale");
+  assert.equal(serializedText([1, 2]), undefined, "an unmarked result has no text");
+  assert.equal(serializedText("text"), undefined);
+  assert.equal(serializedText(null), undefined);
 });

@@ -283,6 +283,61 @@ describe("patterns, body filters, rm, cp, mv", () => {
     assert.deepEqual(paths({ scheme: "known", visibility: "archived" }), []);
   });
 
+  test("attributeKeys reads only the named attribute keys, every JSON type intact", () => {
+    const run = newRun(core);
+    const full = {
+      sections: { reasoning: null, content: [3, 9] },
+      big: "x".repeat(10_000),
+      yes: true,
+      no: false,
+      n: 1.5,
+      s: 'text with "quotes"',
+      list: [1, "two", { three: 3 }],
+      "a.b": "dotted",
+    };
+    core.store.set({ runId: run.id, path: "known://full", body: "the body", attributes: full });
+    core.store.set({ runId: run.id, path: "known://plain", body: "plain" });
+    const read = (keys: readonly string[], extra: object = {}) =>
+      core.store
+        .get({ runId: run.id, pattern: "known://*", order: "id", attributeKeys: keys, ...extra })
+        .map((e) => [e.path, e.attributes, e.body]);
+    assert.deepEqual(read(["sections"]), [
+      ["known://full", { sections: full.sections }, "the body"],
+      ["known://plain", {}, "plain"],
+    ]);
+    const { big: _big, ...small } = full;
+    assert.deepEqual(read(Object.keys(small).concat("absent"))[0]![1], small);
+    assert.deepEqual(read([])[0]![1], {}, "no keys: no attributes");
+    // With a limit, and outside a run: the keys' parameters do not shift the query's own.
+    assert.deepEqual(read(["n"], { limit: 1, offset: 1 }), [["known://plain", {}, "plain"]]);
+    const p = core.projects.ensure("attr-keys", "/tmp/attr-keys");
+    core.store.set({
+      projectId: p.id,
+      path: "src/a.ts",
+      body: "a",
+      attributes: { lang: "ts", x: 1 },
+    });
+    assert.deepEqual(
+      core.store.get({ projectId: p.id, path: "src/a.ts", attributeKeys: ["lang"] })[0]!.attributes,
+      { lang: "ts" },
+    );
+    // A run that sees the file through a shared view set (views given at its first look).
+    const viewer = newRun(core, "attr-keys", "attr-keys-viewer");
+    core.store.addViews({
+      runId: viewer.id,
+      views: [{ path: "src/a.ts", visibility: "summarized" }],
+      turn: 1,
+      writer: "plugin",
+    });
+    assert.deepEqual(
+      core.store
+        .get({ runId: viewer.id, pattern: "src/*", attributeKeys: ["x"] })
+        .map((e) => [e.path, e.visibility, e.attributes]),
+      [["src/a.ts", "summarized", { x: 1 }]],
+    );
+    assert.deepEqual(core.store.getOne({ runId: run.id }, "known://full")!.attributes, full);
+  });
+
   test("pattern set changes views in bulk and leaves bodies alone", () => {
     const run = newRun(core);
     for (const n of [1, 2, 3])

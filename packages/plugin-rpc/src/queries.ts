@@ -1,4 +1,11 @@
-import { type EntryState, type PluginContext, runForCall, type Visibility } from "@rummy/core";
+import {
+  type EntryState,
+  type PluginContext,
+  type RunSummary,
+  runForCall,
+  serializedResult,
+  type Visibility,
+} from "@rummy/core";
 import { limitParams, projectOf, type RpcShared, runParam, STATES, VISIBILITY } from "./shared.js";
 import {
   entryRow,
@@ -13,6 +20,8 @@ import {
 /** The read-only queries: `getEntries`, `getRuns`, `getRun`. Nothing here writes or promotes. */
 export function registerQueries(ctx: PluginContext, _shared: RpcShared): void {
   const core = ctx.core;
+  /** `getRuns` replies by the core's kept list they were made from. */
+  const replies = new WeakMap<readonly RunSummary[], readonly unknown[]>();
   ctx.registerRpc("getEntries", {
     description:
       "List a run's entries matching a glob (read-only, no promotion). Filters: scheme, state, visibility, bodyFilter. `withBody` includes bodies; `since` returns only entries with a larger id; `limit` caps the count.",
@@ -56,11 +65,20 @@ export function registerQueries(ctx: PluginContext, _shared: RpcShared): void {
   ctx.registerRpc("getRuns", {
     description: "The project's runs, newest first: [{ run, status, turn, summary, created }].",
     params: limitParams,
-    handler: (params: { limit?: number; offset?: number }, call) =>
+    handler: (params: { limit?: number; offset?: number }, call) => {
       // The core's ready summary lines (one query, kept while nothing is written); the wire's status.
-      core.runs
-        .summaries(projectOf(call), { ...params, pattern: UPDATE_PATTERN })
-        .map((s) => (s.status === 202 ? { ...s, status: wireRunStatus(s.status) } : s)),
+      const list = core.runs.summaries(projectOf(call), { ...params, pattern: UPDATE_PATTERN });
+      // A kept list comes back as the same array until something is written: so does its reply,
+      // serialized once. (A page is a new array each call, so its reply is made each call.)
+      let reply = replies.get(list);
+      if (!reply) {
+        reply = serializedResult(
+          list.map((s) => (s.status === 202 ? { ...s, status: wireRunStatus(s.status) } : s)),
+        );
+        replies.set(list, reply);
+      }
+      return reply;
+    },
   });
 
   ctx.registerRpc("getRun", {

@@ -159,7 +159,14 @@ export function turnTexts(
 ): { reasoning: TurnText[]; content: TurnText[] } {
   const reasoning: TurnText[] = [];
   const content: TurnText[] = [];
-  for (const audit of core.store.get({ runId: run.id, pattern: "audit://turn_*", order: "id" })) {
+  // Only `sections` of the audit record: the rest of it (the turn's whole context) is large.
+  const audits = core.store.get({
+    runId: run.id,
+    pattern: "audit://turn_*",
+    order: "id",
+    attributeKeys: ["sections"],
+  });
+  for (const audit of audits) {
     const turn = audit.turn ?? Number(/turn_(\d+)/.exec(audit.path)?.[1] ?? 0);
     const sections = audit.attributes.sections as
       | { reasoning?: [number, number] | null; content?: [number, number] | null }

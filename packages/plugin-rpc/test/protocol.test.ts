@@ -337,6 +337,30 @@ describe("models, constraints, queries", () => {
     });
     await rejects(client.call("getRun", { run: "nope" }), -32000, /^Run 'nope' not found\.$/);
   });
+
+  test("getRuns asked again answers the same list until a write, which the next answer shows", async () => {
+    const waiting = newRun("listed-waiting");
+    const first = await client.call<any[]>("getRuns");
+    assert.deepEqual(await client.call<any[]>("getRuns"), first);
+    assert.deepEqual(await client.call<any[]>("getRuns", { limit: 2 }), first.slice(0, 2));
+    assert.deepEqual(await client.call<any[]>("getRuns", { offset: 1, limit: 1 }), [first[1]]);
+    assert.equal(first[0].run, "listed-waiting");
+    assert.equal(first[0].status, 100);
+    // Waiting on a proposal (202) is still running (102) to a 2.0.1 client, kept or not.
+    core.runs.setStatus(waiting.id, 102);
+    core.runs.setStatus(waiting.id, 202);
+    for (let i = 0; i < 2; i++) {
+      const [top] = await client.call<any[]>("getRuns");
+      assert.deepEqual([top.run, top.status], ["listed-waiting", 102]);
+    }
+    core.store.set({
+      runId: waiting.id,
+      path: "log://turn_1/update/1",
+      body: "halfway",
+      writer: "plugin",
+    });
+    assert.equal((await client.call<any[]>("getRuns"))[0].summary, "halfway");
+  });
 });
 
 describe("run lifecycle basics", () => {

@@ -10,6 +10,7 @@ import {
   RpcParamsError,
   type RpcSession,
   RummyError,
+  serializedText,
   storageFailure,
   type RummyCore,
   validateParams,
@@ -316,26 +317,44 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         );
         return;
       }
-      const responses = (
-        await Promise.all(payload.map((item) => handleRequest(conn, item)))
-      ).filter((r): r is JSONRPCResponse => r !== null);
-      if (responses.length > 0) send(conn, JSON.stringify(responses), true);
+      const replies = (await Promise.all(payload.map((item) => handleRequest(conn, item)))).filter(
+        (r): r is string => r !== null,
+      );
+      if (replies.length > 0) send(conn, `[${replies.join(",")}]`, true);
       return;
     }
-    const response = await handleRequest(conn, payload);
-    if (response) send(conn, JSON.stringify(response), true);
+    const reply = await handleRequest(conn, payload);
+    if (reply) send(conn, reply, true);
   }
 
-  async function handleRequest(
-    conn: Connection,
-    request: unknown,
-  ): Promise<JSONRPCResponse | null> {
+  /** A request's reply as the JSON text that goes on the wire, or null for a notification. */
+  async function handleRequest(conn: Connection, request: unknown): Promise<string | null> {
     const shape = checkRequest(request);
-    if ("error" in shape) return shape.error;
+    if ("error" in shape) return shape.error ? JSON.stringify(shape.error) : null;
     const { id, method: name, params, isNotification } = shape;
     const started = performance.now();
-    const reply = (response: JSONRPCResponse): JSONRPCResponse | null => {
+    const reply = (answer: JSONRPCResponse): string | null => {
       const durationMs = performance.now() - started;
+      // The result is serialized once: the reply's frame and the log's row share the text.
+      let response = answer;
+      let resultJson: string | undefined;
+      let json: string;
+      try {
+        if (response.error) json = JSON.stringify(response);
+        else {
+          resultJson = serializedText(response.result) ?? JSON.stringify(response.result) ?? "null";
+          json = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`;
+        }
+      } catch (error) {
+        // A result JSON cannot hold (a cycle, a BigInt): the caller gets an error, not silence.
+        resultJson = undefined;
+        response = createJSONRPCErrorResponse(
+          id,
+          JSONRPCErrorCode.InternalError,
+          `Internal error: the result could not be serialized (${errorMessage(error)})`,
+        );
+        json = JSON.stringify(response);
+      }
       try {
         core.rpcLog.record({
           connectionId: conn.session.connectionId,
@@ -343,7 +362,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
           method: name,
           requestId: id,
           params: withoutToken(params),
-          result: response.error ? undefined : response.result,
+          ...(resultJson !== undefined ? { resultJson } : {}),
           errorCode: response.error?.code ?? null,
           errorMessage: response.error?.message ?? null,
           durationMs,
@@ -351,7 +370,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       } catch (error) {
         core.log.warn(`rpc log write failed: ${errorMessage(error)}`);
       }
-      return isNotification ? null : response;
+      return isNotification ? null : json;
     };
 
     const isHello = name === "rummy/hello";

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createLogger, RummyCore, RummyError } from "@rummy/core";
+import { createLogger, RummyCore, RummyError, serializedResult } from "@rummy/core";
 import fc from "fast-check";
 import WebSocket from "ws";
 import { type RummyServer, RPC_ERRORS, startServer } from "../src/index.js";
@@ -53,6 +53,17 @@ before(async () => {
     handler: () => {
       throw new TypeError("undefined is not a function");
     },
+  });
+  const kept = serializedResult([{ run: "a", summary: "once" }]);
+  core.rpc.register("kept", {
+    description: "a result serialized once",
+    requiresInit: false,
+    handler: () => kept,
+  });
+  core.rpc.register("unserializable", {
+    description: "a result JSON cannot hold",
+    requiresInit: false,
+    handler: () => ({ n: 1n }),
   });
   core.rpc.register("slow", {
     description: "too slow",
@@ -245,11 +256,51 @@ describe("envelopes and error codes", () => {
     c.send(
       JSON.stringify({ jsonrpc: "2.0", id: "log-me", method: "echo", params: { text: "logged" } }),
     );
-    await c.next();
+    const reply = await c.next();
     const row = core.rpcLog.recent(20).find((r) => r.request_id === "log-me");
     assert.ok(row);
     assert.equal(row.method, "echo");
     assert.equal(row.error_code, null);
+    assert.deepEqual(JSON.parse(row.result as string), reply.result);
+    assert.deepEqual(JSON.parse(row.params as string), { text: "logged" });
+    c.close();
+  });
+
+  test("a result serialized once goes as its text, alone and in a batch, and is logged as it", async () => {
+    const c = await raw();
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: "kept-1", method: "kept" }));
+    assert.deepEqual(await c.next(), {
+      jsonrpc: "2.0",
+      id: "kept-1",
+      result: [{ run: "a", summary: "once" }],
+    });
+    c.send(
+      JSON.stringify([
+        { jsonrpc: "2.0", id: 1, method: "kept" },
+        { jsonrpc: "2.0", id: 2, method: "ping" },
+      ]),
+    );
+    assert.deepEqual(await c.next(), [
+      { jsonrpc: "2.0", id: 1, result: [{ run: "a", summary: "once" }] },
+      { jsonrpc: "2.0", id: 2, result: {} },
+    ]);
+    const row = core.rpcLog.recent(20).find((r) => r.request_id === "kept-1");
+    assert.equal(row?.result, '[{"run":"a","summary":"once"}]');
+    c.close();
+  });
+
+  test("a result JSON cannot hold is answered with an internal error, and logged as one", async () => {
+    const c = await raw();
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: "big-int", method: "unserializable" }));
+    const reply = await c.next();
+    assert.equal(reply.id, "big-int");
+    assert.equal(reply.error?.code, -32603);
+    const row = core.rpcLog.recent(20).find((r) => r.request_id === "big-int");
+    assert.equal(row?.error_code, -32603);
+    assert.equal(row?.result, null);
+    // The connection still answers.
+    c.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }));
+    assert.deepEqual((await c.next()).result, {});
     c.close();
   });
 });

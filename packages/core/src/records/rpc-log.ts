@@ -7,9 +7,23 @@ export interface RpcLogRecord {
   readonly requestId?: string | number | null;
   readonly params?: unknown;
   readonly result?: unknown;
+  /** The result already serialized (the reply's own text): kept as it is, not serialized again. */
+  readonly resultJson?: string;
   readonly errorCode?: number | null;
   readonly errorMessage?: string | null;
   readonly durationMs?: number;
+}
+
+/**
+ * Rows each database's RPC log has written on its connection. `total_changes()` less these is
+ * what every other table saw: a cache of other tables' reads (the run summaries) is not dropped
+ * because a call was logged.
+ */
+const logRows = new WeakMap<Db, { count: number }>();
+
+/** How many rows the RPC log has written on this connection so far. */
+export function rpcLogRows(db: Db): number {
+  return logRows.get(db)?.count ?? 0;
 }
 
 /**
@@ -29,17 +43,29 @@ export class RpcLog {
       `INSERT INTO rpc_log (connection_id, project_id, method, request_id, params, result,
          error_code, error_message, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const written = logRows.get(db) ?? { count: 0 };
+    logRows.set(db, written);
     this.#insertAll = db.transaction((rows: QueuedRow[]) => {
       for (const row of rows) {
         let params: string | null;
         let result: string | null;
         try {
           params = row.params === undefined ? null : truncateJson(row.params);
-          result = row.result === undefined ? null : truncateJson(row.result);
+          result =
+            typeof row.result === "string" && row.serialized
+              ? truncated(row.result)
+              : row.result === undefined
+                ? null
+                : truncateJson(row.result);
         } catch {
           continue; // a payload JSON cannot hold (a cycle, a BigInt) drops its row, not the others
         }
-        insert.run(...row.columns.slice(0, 4), params, result, ...row.columns.slice(4));
+        written.count += insert.run(
+          ...row.columns.slice(0, 4),
+          params,
+          result,
+          ...row.columns.slice(4),
+        ).changes;
       }
     });
     this.#recent = db.prepare("SELECT * FROM rpc_log ORDER BY id DESC LIMIT ?");
@@ -57,7 +83,8 @@ export class RpcLog {
         entry.durationMs ?? null,
       ],
       params: entry.params,
-      result: entry.result,
+      result: entry.resultJson ?? entry.result,
+      serialized: entry.resultJson !== undefined,
     });
     if (this.#queued.length >= 500) this.#flushQuietly();
     else if (this.#queued.length === 1) setTimeout(() => this.#flushQuietly(), 100).unref();
@@ -90,10 +117,15 @@ interface QueuedRow {
   readonly columns: readonly unknown[];
   readonly params: unknown;
   readonly result: unknown;
+  /** `result` is JSON text already. */
+  readonly serialized: boolean;
 }
 
 /** Log rows keep at most 64 KiB of a payload: enough to debug, never a second copy of big bodies. */
 function truncateJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? "null";
+  return truncated(JSON.stringify(value) ?? "null");
+}
+
+function truncated(text: string): string {
   return text.length > 65_536 ? `${text.slice(0, 65_536)}…` : text;
 }

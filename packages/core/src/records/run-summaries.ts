@@ -1,4 +1,5 @@
 import type { Db } from "../db/open.js";
+import { rpcLogRows } from "./rpc-log.js";
 
 /** One line of a project's list of runs: what a client shows before it opens one. */
 export interface RunSummary {
@@ -48,17 +49,24 @@ export class RunSummaries {
       FROM runs r WHERE r.project_id = ? ORDER BY r.id DESC`;
     this.#all = db.prepare(sql);
     this.#page = db.prepare(`${sql} LIMIT ? OFFSET ?`);
-    // Writes on this connection move total_changes(); commits on another move data_version.
+    // Writes on this connection move total_changes() (less the RPC log's rows: logging a call
+    // changes nothing listed here); commits on another connection move data_version.
     this.#changes = db
-      .prepare("SELECT total_changes() || '/' || (SELECT data_version FROM pragma_data_version)")
+      .prepare(
+        "SELECT (total_changes() - ?) || '/' || (SELECT data_version FROM pragma_data_version)",
+      )
       .pluck();
   }
 
-  list(projectId: number, options: SummaryOptions): RunSummary[] {
+  /**
+   * The list, or the page of it asked for. The whole list, kept, is the same frozen array for
+   * every call until something is written: a caller may keep what it derived from it by identity.
+   */
+  list(projectId: number, options: SummaryOptions): readonly RunSummary[] {
     const offset = options.offset ?? 0;
     const end = options.limit === undefined ? undefined : offset + options.limit;
     const key = `${projectId}\t${options.pattern}`;
-    const stamp = this.#changes.get() as string;
+    const stamp = this.#changes.get(rpcLogRows(this.#db)) as string;
     if (stamp !== this.#stamp) {
       this.#kept.clear();
       this.#stamp = stamp;
@@ -69,13 +77,14 @@ export class RunSummaries {
         // One page of a list that changed: no need to read the rest.
         return this.#page.all(options.pattern, projectId, options.limit, offset) as RunSummary[];
       }
-      kept = this.#all.all(options.pattern, projectId) as RunSummary[];
+      const rows = this.#all.all(options.pattern, projectId) as RunSummary[];
       // Read inside a transaction, the list could still be rolled back: not kept.
-      if (!this.#db.inTransaction) {
-        if (this.#kept.size >= 16) this.#kept.clear();
-        this.#kept.set(key, kept);
-      }
+      if (this.#db.inTransaction) return rows.slice(offset, end);
+      for (const row of rows) Object.freeze(row);
+      kept = Object.freeze(rows);
+      if (this.#kept.size >= 16) this.#kept.clear();
+      this.#kept.set(key, kept);
     }
-    return kept.slice(offset, end);
+    return offset === 0 && end === undefined ? kept : kept.slice(offset, end);
   }
 }

@@ -102,7 +102,7 @@ export class Runs {
    * The project's runs newest first, each as its summary line (alias, status, last turn, the
    * newest of its own entries matching `pattern`, creation time): one query for any number of runs.
    */
-  summaries(projectId: number, options: SummaryOptions): RunSummary[] {
+  summaries(projectId: number, options: SummaryOptions): readonly RunSummary[] {
     return this.#summaries.list(projectId, options);
   }
 

@@ -69,7 +69,14 @@ export function get(ctx: StoreContext, query: GetQuery): Entry[] {
       : query.order === "id"
         ? "e.id"
         : "e.path, e.id";
-  let sql = `SELECT ${ENTRY_COLUMNS}, ${withBody ? "e.body" : "'' AS body"}, ${viewColumns}
+  const select: unknown[] = [];
+  let columns = ENTRY_COLUMNS;
+  if (query.attributeKeys !== undefined) {
+    columns = ENTRY_COLUMNS.replace("e.attributes", attributesWith(query.attributeKeys.length));
+    select.push(...query.attributeKeys);
+  }
+  params.unshift(...select);
+  let sql = `SELECT ${columns}, ${withBody ? "e.body" : "'' AS body"}, ${viewColumns}
     FROM ${from} WHERE ${where.length ? where.join(" AND ") : "1"} ORDER BY ${order}`;
   if (query.limit !== undefined) {
     sql += " LIMIT ? OFFSET ?";
@@ -79,6 +86,18 @@ export function get(ctx: StoreContext, query: GetQuery): Entry[] {
     .prepared(sql)
     .all(...params)
     .map(entryOf);
+}
+
+/**
+ * The attributes column cut to some keys, in SQL (its `?`s are the keys): the record is parsed in
+ * SQLite and only the kept keys reach JavaScript. json_each gives true/false as 1/0, so those two
+ * are turned back into JSON; objects and arrays come out of it as JSON already.
+ */
+function attributesWith(keys: number): string {
+  if (keys === 0) return "'{}' AS attributes";
+  return `(SELECT coalesce(json_group_object(a.key, CASE a.type WHEN 'true' THEN json('true')
+      WHEN 'false' THEN json('false') ELSE a.value END), '{}')
+    FROM json_each(e.attributes) a WHERE a.key IN (${Array(keys).fill("?").join(", ")})) AS attributes`;
 }
 
 /**

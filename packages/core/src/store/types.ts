@@ -67,6 +67,12 @@ export interface GetQuery extends Locus {
   readonly visibility?: Visibility | readonly Visibility[];
   /** Leave bodies out (empty strings) when only metadata is needed. Default true. */
   readonly includeBody?: boolean;
+  /**
+   * Read only these top-level keys of each entry's attributes (the others are left out, as are
+   * keys the entry does not have): a reader that needs a field or two of a large record does not
+   * pay for copying and parsing all of it. Default: all of them.
+   */
+  readonly attributeKeys?: readonly string[];
   readonly order?: "path" | "id" | "updated";
   readonly limit?: number;
   readonly offset?: number;
