@@ -11,6 +11,7 @@ import {
   entryRow,
   historyOf,
   latestUpdate,
+  runEntries,
   runTotals,
   turnTexts,
   UPDATE_PATTERN,
@@ -91,6 +92,7 @@ export function registerQueries(ctx: PluginContext, _shared: RpcShared): void {
       const loops = core.loops.list(run.id);
       const attrs = run.attributes;
       const pending = core.store.get({ runId: run.id, state: "proposed", includeBody: false });
+      const entries = runEntries(core, run);
       return {
         run: run.alias,
         turn: Math.max(0, run.nextTurn - 1),
@@ -100,12 +102,12 @@ export function registerQueries(ctx: PluginContext, _shared: RpcShared): void {
         persona: typeof attrs.persona === "string" ? attrs.persona : null,
         context_limit: typeof attrs.contextLimit === "number" ? attrs.contextLimit : null,
         context: {
-          telemetry: runTotals(core, run),
+          telemetry: runTotals(turns),
           ...turnTexts(core, run),
-          history: historyOf(core, run),
+          history: historyOf(entries),
         },
         last_user_prompt: loops.filter((l) => l.prompt).at(-1)?.prompt ?? null,
-        last_summary: latestUpdate(core, run)?.body ?? null,
+        last_summary: latestUpdate(entries)?.body ?? null,
         // rummy additions: proposals waiting (the run shows 102 while they do), and the records behind it.
         pending: pending.length,
         attributes: run.attributes,

@@ -49,9 +49,45 @@ export function entryRow(e: Entry, withBody: boolean): Record<string, unknown> {
   };
 }
 
+/**
+ * What a run's detail is built from — its prompts, logged commands and open
+ * questions — read in one query, oldest first. `run/state` goes out after
+ * every command, so one read instead of one per part is what keeps it cheap.
+ */
+export interface RunRecordEntries {
+  readonly history: readonly Entry[];
+  readonly unknowns: readonly Entry[];
+  /** The `<update>` log entries (`log://turn_N/update/…`), oldest first. */
+  readonly updates: readonly Entry[];
+}
+
+export function runEntries(core: RummyCore, run: RunRecord): RunRecordEntries {
+  const history: Entry[] = [];
+  const unknowns: Entry[] = [];
+  const updates: Entry[] = [];
+  for (const e of core.store.get({
+    runId: run.id,
+    scheme: ["log", "prompt", "unknown"],
+    order: "id",
+  })) {
+    if (e.scheme === "unknown") unknowns.push(e);
+    else history.push(e);
+    if (isUpdatePath(e.path)) updates.push(e);
+  }
+  return { history, unknowns, updates };
+}
+
+/** Where a run's `<update>` log entries live (a glob: `*` crosses `/`). */
+export const UPDATE_PATTERN = "log://*/update/*";
+
+/** `UPDATE_PATTERN` as a test on a path, for entries already read. */
+function isUpdatePath(path: string): boolean {
+  return path.startsWith("log://") && path.indexOf("/update/", 5) >= 5;
+}
+
 /** The run's history as 2.0.1 shows it: every prompt and logged command, oldest first. */
-export function historyOf(core: RummyCore, run: RunRecord): Record<string, unknown>[] {
-  return core.store.get({ runId: run.id, scheme: ["log", "prompt"], order: "id" }).map((h) => ({
+export function historyOf(entries: RunRecordEntries): Record<string, unknown>[] {
+  return entries.history.map((h) => ({
     tool: h.scheme === "prompt" ? "prompt" : String(h.attributes.action ?? logAction(h.path)),
     path: h.path,
     status: h.status,
@@ -66,25 +102,17 @@ function logAction(path: string): string {
   return /^log:\/\/turn_\d+\/([^/]+)\//.exec(path)?.[1] ?? "log";
 }
 
-export function unknownsOf(core: RummyCore, run: RunRecord): { path: string; body: string }[] {
-  return core.store
-    .get({ runId: run.id, scheme: "unknown", order: "id" })
-    .map((u) => ({ path: u.path, body: u.body }));
+export function unknownsOf(entries: RunRecordEntries): { path: string; body: string }[] {
+  return entries.unknowns.map((u) => ({ path: u.path, body: u.body }));
 }
-
-/** Where a run's `<update>` log entries live. */
-export const UPDATE_PATTERN = "log://*/update/*";
 
 /** The latest update of the run, or the latest final (200) one. */
-export function latestUpdate(core: RummyCore, run: RunRecord, final = false): Entry | undefined {
-  return core.store
-    .get({ runId: run.id, pattern: UPDATE_PATTERN, order: "id" })
-    .filter((e) => !final || Number(e.attributes.status) === 200)
-    .at(-1);
+export function latestUpdate(entries: RunRecordEntries, final = false): Entry | undefined {
+  return entries.updates.filter((e) => !final || Number(e.attributes.status) === 200).at(-1);
 }
 
-export function runTotals(core: RummyCore, run: RunRecord) {
-  return core.turns.list(run.id).reduce(
+export function runTotals(turns: readonly TurnUsage[]) {
+  return turns.reduce(
     (t, x) => ({
       prompt_tokens: t.prompt_tokens + (x.promptTokens ?? 0),
       completion_tokens: t.completion_tokens + (x.completionTokens ?? 0),
@@ -95,9 +123,16 @@ export function runTotals(core: RummyCore, run: RunRecord) {
   );
 }
 
+interface TurnUsage {
+  readonly promptTokens: number | null;
+  readonly completionTokens: number | null;
+  readonly cost: number | null;
+}
+
 /** `run/state`'s telemetry: totals plus the last turn's context use. */
 export function telemetryOf(core: RummyCore, run: RunRecord): Record<string, unknown> {
-  const last = core.turns.list(run.id).at(-1);
+  const turns = core.turns.list(run.id);
+  const last = turns.at(-1);
   const usage = last?.usage ?? {};
   const limit = numberOrNull(run.attributes.contextLimit);
   const size = numberOrNull(usage.contextSize) ?? limit ?? 0;
@@ -107,7 +142,7 @@ export function telemetryOf(core: RummyCore, run: RunRecord): Record<string, unk
     temperature: numberOrNull(run.attributes.temperature),
     context_size: limit ? Math.min(limit, size || limit) : size,
     context_tokens: last?.contextTokens ?? 0,
-    ...runTotals(core, run),
+    ...runTotals(turns),
   };
 }
 
@@ -117,14 +152,15 @@ export function runStateSnapshot(
   run: RunRecord,
   event: { status: number; turn: number | null; reason: string | null },
 ): Record<string, unknown> {
-  const summary = latestUpdate(core, run, true)?.body;
+  const entries = runEntries(core, run);
+  const summary = latestUpdate(entries, true)?.body;
   return {
     run: run.alias,
     turn: event.turn ?? Math.max(0, run.nextTurn - 1),
     status: wireRunStatus(event.status),
     ...(summary !== undefined ? { summary } : {}),
-    history: historyOf(core, run),
-    unknowns: unknownsOf(core, run),
+    history: historyOf(entries),
+    unknowns: unknownsOf(entries),
     telemetry: telemetryOf(core, run),
     reason: event.reason,
   };
