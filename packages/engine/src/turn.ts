@@ -11,7 +11,7 @@ import {
 import { type ActiveRun, abortReason } from "./active-run.js";
 import { assemble, type Packet, summarizeToFit } from "./assembly.js";
 import { emit, errorEntry } from "./bookkeeping.js";
-import { demoteTurn } from "./budget.js";
+import { demoteTurn, TurnChanges } from "./budget.js";
 import { awaitCommands } from "./commands.js";
 import type { LoopDeps } from "./deps.js";
 import { dispatch, record } from "./dispatch.js";
@@ -38,6 +38,26 @@ export async function runTurn(
   firstTurnOfLoop: boolean,
   active: ActiveRun,
   history: TurnHistory,
+): Promise<TurnOutcome> {
+  // The turn's writes, followed from before assembly, so the closing budget check need not read
+  // every visible entry again.
+  const changes = new TurnChanges(deps.core, run.id);
+  try {
+    return await turnOf(deps, run, loop, resolved, firstTurnOfLoop, active, history, changes);
+  } finally {
+    changes.stop();
+  }
+}
+
+async function turnOf(
+  deps: LoopDeps,
+  run: RunRecord,
+  loop: LoopRecord,
+  resolved: ResolvedModel,
+  firstTurnOfLoop: boolean,
+  active: ActiveRun,
+  history: TurnHistory,
+  changes: TurnChanges,
 ): Promise<TurnOutcome> {
   const { core, pacer } = deps;
   const signal = active.controller.signal;
@@ -188,7 +208,13 @@ export async function runTurn(
   // A turn that continues is a snapshot too; a final verdict is announced when the loop closes.
   if (verdict.continue)
     await emit(core, ENGINE_EVENTS.runState, { ...base, status: 102, reason: null });
-  demoteTurn(core, run, turnNo, budget.ceiling);
+  demoteTurn(
+    core,
+    run,
+    turnNo,
+    budget.ceiling,
+    changes.visibleTokens(core, packet.context.entries),
+  );
   core.turns.record(turnRecord.id, {
     status: verdict.continue ? (verdict.status === 409 ? 409 : 102) : verdict.status,
   });
