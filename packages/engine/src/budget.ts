@@ -1,10 +1,5 @@
-import {
-  type Entry,
-  errorMessage,
-  type ResolvedModel,
-  type RummyCore,
-  type RunRecord,
-} from "@rummy/core";
+import { errorMessage, type ResolvedModel, type RummyCore, type RunRecord } from "@rummy/core";
+import type { ShownEntries } from "./shown.js";
 
 /** A turn's token budget: the model's context window and the share of it a prompt may use. */
 export interface Budget {
@@ -52,62 +47,20 @@ export class Budgets {
 }
 
 /**
- * The paths whose view a run may have changed since a turn began: its own writes, and any write to
- * content it can share (project or global scope). With the turn's assembled entries, that gives
- * what is visible now without reading every visible entry again.
- */
-export class TurnChanges {
-  readonly #runId: number;
-  readonly #paths = new Set<string>();
-  #unknown = false;
-  readonly stop: () => void;
-
-  constructor(core: RummyCore, runId: number) {
-    this.#runId = runId;
-    this.stop = core.store.observe((change) => {
-      if (change.runId !== runId && change.scope.startsWith("run:")) return;
-      // A glob path (a whole shared view set) names no one entry: count from the store again.
-      if (/[*?[]/.test(change.path)) this.#unknown = true;
-      else this.#paths.add(change.path);
-    });
-  }
-
-  /**
-   * Tokens of the run's visible entries now, from `entries` (all its visible and summarized
-   * entries, read after this watch began) with the changed paths read again; null when a change
-   * could not be followed.
-   */
-  visibleTokens(core: RummyCore, entries: readonly Entry[]): number | null {
-    if (this.#unknown) return null;
-    let total = 0;
-    for (const e of entries) {
-      if (e.visibility === "visible" && !this.#paths.has(e.path)) total += e.tokens;
-    }
-    for (const path of this.#paths) {
-      for (const e of core.store.get({
-        runId: this.#runId,
-        path,
-        visibility: "visible",
-        includeBody: false,
-      }))
-        total += e.tokens;
-    }
-    return total;
-  }
-}
-
-/**
  * Post-dispatch: if what is visible would overflow next turn, this turn's entries step down to
- * summarized. `known`: the visible total when the caller could follow it (else it is read).
+ * summarized. The total comes from the shown entries (kept up to date, so no read of every
+ * visible entry each turn); only a turn that must demote reads them from the store.
  */
 export function demoteTurn(
   core: RummyCore,
   run: RunRecord,
   turn: number,
   ceiling: number,
-  known: number | null = null,
+  shown: ShownEntries,
 ): void {
-  if (known !== null && known <= ceiling) return;
+  let shownTotal = 0;
+  for (const e of shown.read(run.id)) if (e.visibility === "visible") shownTotal += e.tokens;
+  if (shownTotal <= ceiling) return;
   const store = core.store;
   const visible = store.get({ runId: run.id, visibility: "visible", includeBody: false });
   let total = visible.reduce((n, e) => n + e.tokens, 0);

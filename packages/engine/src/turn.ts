@@ -11,7 +11,7 @@ import {
 import { type ActiveRun, abortReason } from "./active-run.js";
 import { assemble, type Packet, summarizeToFit } from "./assembly.js";
 import { emit, errorEntry } from "./bookkeeping.js";
-import { demoteTurn, TurnChanges } from "./budget.js";
+import { demoteTurn } from "./budget.js";
 import { awaitCommands } from "./commands.js";
 import type { LoopDeps } from "./deps.js";
 import { dispatch, record } from "./dispatch.js";
@@ -39,30 +39,13 @@ export async function runTurn(
   active: ActiveRun,
   history: TurnHistory,
 ): Promise<TurnOutcome> {
-  // The turn's writes, followed from before assembly, so the closing budget check need not read
-  // every visible entry again.
-  const changes = new TurnChanges(deps.core, run.id);
-  try {
-    return await turnOf(deps, run, loop, resolved, firstTurnOfLoop, active, history, changes);
-  } finally {
-    changes.stop();
-  }
-}
-
-async function turnOf(
-  deps: LoopDeps,
-  run: RunRecord,
-  loop: LoopRecord,
-  resolved: ResolvedModel,
-  firstTurnOfLoop: boolean,
-  active: ActiveRun,
-  history: TurnHistory,
-  changes: TurnChanges,
-): Promise<TurnOutcome> {
   const { core, pacer } = deps;
   const signal = active.controller.signal;
-  const turnNo = core.runs.takeTurnNumber(run.id);
-  const turnRecord = core.turns.create(run.id, loop.id, turnNo);
+  // The turn's number and its row: one commit.
+  const { turnNo, turnRecord } = core.store.batch(() => {
+    const turnNo = core.runs.takeTurnNumber(run.id);
+    return { turnNo, turnRecord: core.turns.create(run.id, loop.id, turnNo) };
+  });
   const base = {
     projectId: run.projectId,
     runId: run.id,
@@ -81,9 +64,9 @@ async function turnOf(
   await emit(core, ENGINE_EVENTS.runProgress, { ...base, phase: "assembling" });
 
   const budget = await deps.budgets.of(resolved, signal);
-  let packet = await assemble(core, run, loop, turnNo, firstTurnOfLoop, budget);
+  let packet = await assemble(core, run, loop, turnNo, firstTurnOfLoop, budget, deps.shown);
   if (packet.tokens > budget.ceiling && firstTurnOfLoop)
-    packet = await summarizeToFit(core, run, loop, turnNo, packet, budget);
+    packet = await summarizeToFit(core, run, loop, turnNo, packet, budget, deps.shown);
   if (packet.tokens > budget.ceiling) {
     core.turns.record(turnRecord.id, { status: 413, contextTokens: packet.tokens });
     errorEntry(
@@ -208,13 +191,7 @@ async function turnOf(
   // A turn that continues is a snapshot too; a final verdict is announced when the loop closes.
   if (verdict.continue)
     await emit(core, ENGINE_EVENTS.runState, { ...base, status: 102, reason: null });
-  demoteTurn(
-    core,
-    run,
-    turnNo,
-    budget.ceiling,
-    changes.visibleTokens(core, packet.context.entries),
-  );
+  demoteTurn(core, run, turnNo, budget.ceiling, deps.shown);
   core.turns.record(turnRecord.id, {
     status: verdict.continue ? (verdict.status === 409 ? 409 : 102) : verdict.status,
   });
