@@ -25,12 +25,12 @@ export class ShownEntries {
   readonly #limit: number;
   /** Least recently read first. */
   readonly #held = new Map<number, Held>();
-  readonly stop: () => void;
 
-  constructor(core: RummyCore, limit = 16) {
+  /** `limit`: how many runs are held; the least recently read goes first. */
+  constructor(core: RummyCore, limit = 32) {
     this.#core = core;
     this.#limit = limit;
-    this.stop = core.store.observe((change) => this.#notice(change));
+    core.store.observe((change) => this.#notice(change));
   }
 
   /** The run's visible and summarized entries, oldest (by id) first. */
