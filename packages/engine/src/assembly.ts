@@ -7,6 +7,7 @@ import {
   type Visibility,
 } from "@rummy/core";
 import type { Budget } from "./budget.js";
+import type { ShownEntries } from "./shown.js";
 
 /** The two messages of a turn's prompt, their token count, and the context they were built from. */
 export interface Packet {
@@ -28,12 +29,9 @@ export async function assemble(
   turn: number,
   firstTurnOfLoop: boolean,
   budget: Budget,
+  shown: ShownEntries,
 ): Promise<Packet> {
-  const entries = core.store.get({
-    runId: run.id,
-    visibility: ["visible", "summarized"],
-    order: "id",
-  });
+  const entries = shown.read(run.id);
   const context: TurnContext = {
     core,
     run,
@@ -65,6 +63,7 @@ export async function summarizeToFit(
   turn: number,
   packet: Packet,
   budget: Budget,
+  shown: ShownEntries,
 ): Promise<Packet> {
   for (const [from, to] of [
     ["visible", "summarized"],
@@ -84,7 +83,7 @@ export async function summarizeToFit(
           freed += Math.max(1, from === "visible" ? e.tokens - Math.ceil(e.tokens / 10) : e.tokens);
         }
       });
-      packet = await assemble(core, run, loop, turn, true, budget);
+      packet = await assemble(core, run, loop, turn, true, budget, shown);
     }
   }
   return packet;

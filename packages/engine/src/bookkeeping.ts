@@ -57,10 +57,13 @@ export function finishLoop(
   reason: string | null,
 ): void {
   const final = TERMINAL_RUN_STATUSES.has(status) ? status : 500;
-  core.loops.setStatus(loop.id, final, reason);
-  const current = mustRun(core, run.id);
-  // A run whose next loop is queued stays running; otherwise it takes the loop's verdict.
-  setRunStatus(core, current, final, reason, loop.id, null);
+  // The loop's outcome and the run's status: one commit.
+  core.store.batch(() => {
+    core.loops.setStatus(loop.id, final, reason);
+    const current = mustRun(core, run.id);
+    // A run whose next loop is queued stays running; otherwise it takes the loop's verdict.
+    setRunStatus(core, current, final, reason, loop.id, null);
+  });
 }
 
 /** A failed `log://turn_N/error/{kind}` entry: what went wrong, for the model to read next turn. */

@@ -1,4 +1,5 @@
 import { errorMessage, type ResolvedModel, type RummyCore, type RunRecord } from "@rummy/core";
+import type { ShownEntries } from "./shown.js";
 
 /** A turn's token budget: the model's context window and the share of it a prompt may use. */
 export interface Budget {
@@ -45,8 +46,21 @@ export class Budgets {
   }
 }
 
-/** Post-dispatch: if what is visible would overflow next turn, this turn's entries step down to summarized. */
-export function demoteTurn(core: RummyCore, run: RunRecord, turn: number, ceiling: number): void {
+/**
+ * Post-dispatch: if what is visible would overflow next turn, this turn's entries step down to
+ * summarized. The total comes from the shown entries (kept up to date, so no read of every
+ * visible entry each turn); only a turn that must demote reads them from the store.
+ */
+export function demoteTurn(
+  core: RummyCore,
+  run: RunRecord,
+  turn: number,
+  ceiling: number,
+  shown: ShownEntries,
+): void {
+  let shownTotal = 0;
+  for (const e of shown.read(run.id)) if (e.visibility === "visible") shownTotal += e.tokens;
+  if (shownTotal <= ceiling) return;
   const store = core.store;
   const visible = store.get({ runId: run.id, visibility: "visible", includeBody: false });
   let total = visible.reduce((n, e) => n + e.tokens, 0);

@@ -20,6 +20,7 @@ import { invokeTool } from "./invoke.js";
 import { Pacer } from "./pacer.js";
 import { Proposals } from "./proposals.js";
 import { RunQueue } from "./run-queue.js";
+import { ShownEntries } from "./shown.js";
 
 /**
  * The agent loop. Loops run in the background, one at a time per run, in
@@ -50,6 +51,7 @@ export class AgentEngine implements Engine {
         config.RUMMY_BUDGET_CEILING as number,
         config.RUMMY_CONTEXT_DEFAULT as number,
       ),
+      shown: new ShownEntries(core),
     };
     this.#queue = new RunQueue(this.#deps);
   }

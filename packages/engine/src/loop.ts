@@ -24,8 +24,6 @@ export async function runLoop(
   active: ActiveRun,
 ): Promise<void> {
   const { core } = deps;
-  const loop = core.loops.setStatus(queued.id, 102);
-  let run = setRunStatus(core, startRun, 102, null, loop.id, null);
   const signal = active.controller.signal;
   const maxTurns = deps.config.RUMMY_MAX_TURNS as number;
   const maxStrikes = deps.config.RUMMY_MAX_STRIKES as number;
@@ -35,20 +33,28 @@ export async function runLoop(
   let verdict: Verdict = { continue: true, status: 102, reason: null };
   let firstTurn = true;
 
-  if (loop.prompt) {
-    const promptTurn = Math.max(0, run.nextTurn);
-    core.store.set({
-      runId: run.id,
-      path: `prompt://${loop.sequence}`,
-      body: loop.prompt,
-      state: "resolved",
-      visibility: "visible",
-      turn: promptTurn,
-      loopId: loop.id,
-      attributes: { mode: loop.mode, loop: loop.sequence },
-      writer: "system",
-    });
-  }
+  // The loop's start — its status, the run's, its prompt — is one commit.
+  const started = core.store.batch(() => {
+    const loop = core.loops.setStatus(queued.id, 102);
+    const run = setRunStatus(core, startRun, 102, null, loop.id, null);
+    if (loop.prompt) {
+      const promptTurn = Math.max(0, run.nextTurn);
+      core.store.set({
+        runId: run.id,
+        path: `prompt://${loop.sequence}`,
+        body: loop.prompt,
+        state: "resolved",
+        visibility: "visible",
+        turn: promptTurn,
+        loopId: loop.id,
+        attributes: { mode: loop.mode, loop: loop.sequence },
+        writer: "system",
+      });
+    }
+    return { loop, run };
+  });
+  const loop = started.loop;
+  let run = started.run;
 
   let resolved: ResolvedModel;
   try {

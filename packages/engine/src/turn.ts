@@ -41,8 +41,11 @@ export async function runTurn(
 ): Promise<TurnOutcome> {
   const { core, pacer } = deps;
   const signal = active.controller.signal;
-  const turnNo = core.runs.takeTurnNumber(run.id);
-  const turnRecord = core.turns.create(run.id, loop.id, turnNo);
+  // The turn's number and its row: one commit.
+  const { turnNo, turnRecord } = core.store.batch(() => {
+    const turnNo = core.runs.takeTurnNumber(run.id);
+    return { turnNo, turnRecord: core.turns.create(run.id, loop.id, turnNo) };
+  });
   const base = {
     projectId: run.projectId,
     runId: run.id,
@@ -61,9 +64,9 @@ export async function runTurn(
   await emit(core, ENGINE_EVENTS.runProgress, { ...base, phase: "assembling" });
 
   const budget = await deps.budgets.of(resolved, signal);
-  let packet = await assemble(core, run, loop, turnNo, firstTurnOfLoop, budget);
+  let packet = await assemble(core, run, loop, turnNo, firstTurnOfLoop, budget, deps.shown);
   if (packet.tokens > budget.ceiling && firstTurnOfLoop)
-    packet = await summarizeToFit(core, run, loop, turnNo, packet, budget);
+    packet = await summarizeToFit(core, run, loop, turnNo, packet, budget, deps.shown);
   if (packet.tokens > budget.ceiling) {
     core.turns.record(turnRecord.id, { status: 413, contextTokens: packet.tokens });
     errorEntry(
@@ -188,7 +191,7 @@ export async function runTurn(
   // A turn that continues is a snapshot too; a final verdict is announced when the loop closes.
   if (verdict.continue)
     await emit(core, ENGINE_EVENTS.runState, { ...base, status: 102, reason: null });
-  demoteTurn(core, run, turnNo, budget.ceiling);
+  demoteTurn(core, run, turnNo, budget.ceiling, deps.shown);
   core.turns.record(turnRecord.id, {
     status: verdict.continue ? (verdict.status === 409 ? 409 : 102) : verdict.status,
   });
