@@ -288,9 +288,16 @@ test("the page drives an act run end to end in Chromium: stream, proposal, file,
     await page.fill("#filter-pattern", "log://*");
     await page.click("#entries-filter button[type=submit]");
     await page.locator('#entries-table tr[data-path^="log://turn_2/update/"]').waitFor();
-    const paths = await page.$$eval("#entries-table tbody tr[data-path]", (rows) =>
-      rows.map((r) => r.getAttribute("data-path")!),
-    );
+    // The unfiltered table has log rows too: wait (up to 10 s) for the filtered answer to replace it.
+    const tablePaths = () =>
+      page.$$eval("#entries-table tbody tr[data-path]", (rows) =>
+        rows.map((r) => r.getAttribute("data-path")!),
+      );
+    let paths = await tablePaths();
+    for (let i = 0; i < 100 && !paths.every((p) => p.startsWith("log://")); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      paths = await tablePaths();
+    }
     assert.ok(paths.length > 0 && paths.every((p) => p.startsWith("log://")), paths.join(", "));
     await shot("6-entries");
 
