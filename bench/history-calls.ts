@@ -7,11 +7,12 @@
  *
  *   node --import tsx bench/history-calls.ts
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { RummyClient } from "../packages/client/src/index.js";
-import { type FakeReply, percentile, type RecordedRequest, startFakeLlm } from "@rummy/testing";
+import { percentile, startFakeLlm } from "@rummy/testing";
 import { startServe } from "../apps/cli/test/helpers.js";
+import { askRun, cpuMs, historyModel, makeProject } from "./history.js";
 import { profileMarkdown, summarizeProfile } from "./profile.js";
 
 const files = Number(process.env.HISTORY_FILES ?? 500);
@@ -19,21 +20,6 @@ const runs = Number(process.env.HISTORY_RUNS ?? 1000);
 const home = process.env.HISTORY_HOME ?? `/tmp/rummy-history-${files}-${runs}`;
 const profileDir = process.env.HISTORY_PROFILE;
 const calls = Number(process.env.HISTORY_CALLS ?? 300);
-
-function historyModel(request: RecordedRequest): FakeReply {
-  const messages = request.body.messages as { content: string }[];
-  const context = messages.map((m) => String(m.content)).join("\n");
-  if (context.includes('path="known://second"'))
-    return { content: `<update status="200">done</update>` };
-  if (context.includes('path="known://first"'))
-    return { content: `<set path="known://second">the second fact</set>` };
-  return { content: `<set path="known://first">the first fact</set>\n<get path="src/d0/f1.js"/>` };
-}
-
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 const project = join(home, "project");
 const llm = await startFakeLlm({ handler: historyModel });
@@ -44,27 +30,12 @@ const env = {
 };
 if (!existsSync(join(home, "rummy.db"))) {
   mkdirSync(home, { recursive: true });
-  for (let i = 0; i < files; i++) {
-    const dir = join(project, "src", `d${Math.floor(i / 100)}`);
-    if (i % 100 === 0) mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `f${i % 100}.js`), `export const v${i} = ${i};\n`.repeat(8));
-  }
+  makeProject(project, files);
   const server = await startServe(home, ["--port", "0"], env);
   const client = await RummyClient.connect(server.url, { token: server.token });
   await client.hello("history", project);
   for (let n = 1; n <= runs; n++) {
-    const alias = `h_${n}`;
-    const ended = client.waitFor<{ run: string; status: number }>(
-      "run/state",
-      (s) => s.run === alias && s.status !== 102 && s.status !== 202 && s.status !== 100,
-      120_000,
-    );
-    await client.call("set", {
-      path: `run://${alias}`,
-      body: `question ${n}`,
-      attributes: { model: "fake", mode: "ask" },
-    });
-    await ended;
+    await askRun(client, `h_${n}`, `question ${n}`);
     if (n % 100 === 0) console.log(`built run ${n}`);
   }
   await client.close();

@@ -20,7 +20,7 @@ import { startServe, tempHome } from "../apps/cli/test/helpers.js";
 import { type BenchResult, type Figure, report } from "./util.js";
 
 /** The scripted model: what it says depends only on what the run's own context already holds. */
-function historyModel(request: RecordedRequest): FakeReply {
+export function historyModel(request: RecordedRequest): FakeReply {
   const messages = request.body.messages as { content: string }[];
   const context = messages.map((m) => String(m.content)).join("\n");
   if (context.includes('path="known://second"'))
@@ -32,7 +32,7 @@ function historyModel(request: RecordedRequest): FakeReply {
   };
 }
 
-function makeProject(root: string, files: number): void {
+export function makeProject(root: string, files: number): void {
   const perDir = 100;
   for (let i = 0; i < files; i++) {
     const dir = join(root, "src", `d${Math.floor(i / perDir)}`);
@@ -42,7 +42,7 @@ function makeProject(root: string, files: number): void {
 }
 
 /** CPU time (user + system) the server process has used so far, in ms — robust on a loaded machine. */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   // utime and stime (fields 14 and 15 of stat), in clock ticks of 10 ms.
   return (Number(fields[11]) + Number(fields[12])) * 10;
@@ -63,6 +63,25 @@ export interface HistoryResult {
   readonly getRunsP50: number;
   readonly getRunP50: number;
   readonly failed: number;
+}
+
+/** Starts an ask run with the scripted model and waits for its terminal run/state. */
+export async function askRun(
+  client: RummyClient,
+  alias: string,
+  question: string,
+): Promise<{ run: string; status: number }> {
+  const ended = client.waitFor<{ run: string; status: number }>(
+    "run/state",
+    (s) => s.run === alias && s.status !== 102 && s.status !== 202 && s.status !== 100,
+    120_000,
+  );
+  await client.call("set", {
+    path: `run://${alias}`,
+    body: question,
+    attributes: { model: "fake", mode: "ask" },
+  });
+  return ended;
 }
 
 export async function measureHistory(
@@ -95,19 +114,9 @@ export async function measureHistory(
     await client.hello("history", project);
     for (let n = 1; n <= runs; n++) {
       const alias = `h_${n}`;
-      const ended = client.waitFor<{ run: string; status: number }>(
-        "run/state",
-        (s) => s.run === alias && s.status !== 102 && s.status !== 202 && s.status !== 100,
-        120_000,
-      );
       const start = performance.now();
       const cpuStart = cpu();
-      await client.call("set", {
-        path: `run://${alias}`,
-        body: `question ${n}`,
-        attributes: { model: "fake", mode: "ask" },
-      });
-      const state = await ended;
+      const state = await askRun(client, alias, `question ${n}`);
       const ms = performance.now() - start;
       perRunMs.push(ms);
       perRunCpuMs.push(cpu() - cpuStart);
