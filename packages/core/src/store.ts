@@ -49,6 +49,15 @@ export class EntryStore {
     return this.#ctx.observe(observer);
   }
 
+  /**
+   * A number that moves whenever another connection — another process on the same database, such
+   * as `rummy acp` beside `rummy serve` — commits, and only then. Change notices cover this
+   * process's writes; a cache kept from them is exact while this number stays the same.
+   */
+  externalVersion(): number {
+    return this.#ctx.externalVersion();
+  }
+
   /** Runs `fn` in one transaction: many writes, one commit (nested calls join the outer one). */
   batch<T>(fn: () => T): T {
     return this.#ctx.batch(fn);

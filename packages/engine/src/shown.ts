@@ -19,6 +19,8 @@ interface Held {
  * every run held, since any of them may see it. The result is the store's own answer to
  * `get({ runId, visibility: ["visible", "summarized"], order: "id" })`; each read returns a new
  * array when anything changed, so a list handed out earlier never changes under its holder.
+ * Writes by another connection send no notices: when the store's external version moves,
+ * everything held is read again.
  */
 export class ShownEntries {
   readonly #core: RummyCore;
@@ -33,8 +35,18 @@ export class ShownEntries {
     core.store.observe((change) => this.#notice(change));
   }
 
+  /** The store's external version when the held lists were last known good. */
+  #version: number | undefined;
+
   /** The run's visible and summarized entries, oldest (by id) first. */
   read(runId: number): readonly Entry[] {
+    // Another process (say `rummy acp` beside `rummy serve`) wrote to the database: its writes
+    // sent no notices here, so nothing held can be trusted.
+    const version = this.#core.store.externalVersion();
+    if (version !== this.#version) {
+      this.#held.clear();
+      this.#version = version;
+    }
     let held = this.#held.get(runId);
     if (held) {
       this.#held.delete(runId);

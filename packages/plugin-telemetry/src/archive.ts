@@ -113,8 +113,17 @@ export class ArchiveCache {
     }
   }
 
+  /** The store's external version when the cached archives were last known good. */
+  #version: number | undefined;
+
   /** The run's archive, brought up to date with the store. */
   of(runId: number, projectId: number): RunArchive {
+    // Another process wrote to the database: its writes sent no notices here.
+    const version = this.#store.externalVersion();
+    if (version !== this.#version) {
+      this.clear();
+      this.#version = version;
+    }
     let run = this.#runs.get(runId);
     if (run) {
       this.#runs.delete(runId);

@@ -42,6 +42,10 @@ export class StoreContext {
     return () => this.#observers.delete(observer);
   }
 
+  externalVersion(): number {
+    return this.stmt.dataVersion.get() as number;
+  }
+
   /** Runs `fn` in one transaction; observers hear of its changes once it committed. */
   batch<T>(fn: () => T): T {
     const pending: StoreChange[] = [];

@@ -4,6 +4,7 @@ import { ENTRY_COLUMNS, NOW, VIEW_COLUMNS } from "./rows.js";
 
 type StatementName =
   | "runProject"
+  | "dataVersion"
   | "findForRun"
   | "body"
   | "insertEntry"
@@ -37,6 +38,8 @@ export type Statements = Readonly<Record<StatementName, Database.Statement>>;
 export function prepareStatements(db: Db): Statements {
   return {
     runProject: db.prepare("SELECT project_id FROM runs WHERE id = ?").pluck(),
+    // Moves when another connection commits (never for this one's own commits).
+    dataVersion: db.prepare("SELECT data_version FROM pragma_data_version").pluck(),
     findForRun: db.prepare(
       `SELECT ${ENTRY_COLUMNS}, ${VIEW_COLUMNS} FROM entries e
        LEFT JOIN run_views v ON v.entry_id = e.id AND v.run_id = ?
