@@ -136,12 +136,14 @@ export {
 export { statusOf, TERMINAL_RUN_STATUSES } from "./status.js";
 export type {
   CopyInput,
+  EntrySize,
   EntryStore,
   GetQuery,
   Locus,
   RemoveInput,
   SetInput,
   SetPatternInput,
+  SizesQuery,
   StoreChange,
   StoreObserver,
   WriteResult,

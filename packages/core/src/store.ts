@@ -1,14 +1,16 @@
 import type { Db } from "./db/open.js";
 import type { SchemeRegistry } from "./schemes.js";
 import { StoreContext } from "./store/context.js";
-import { get, getOne, newestPerRun } from "./store/read.js";
+import { get, getOne, newestPerRun, sizes } from "./store/read.js";
 import type {
   CopyInput,
+  EntrySize,
   GetQuery,
   Locus,
   RemoveInput,
   SetInput,
   SetPatternInput,
+  SizesQuery,
   StoreObserver,
   WriteResult,
 } from "./store/types.js";
@@ -19,11 +21,13 @@ import type { Entry, Visibility, Writer } from "./types.js";
 
 export type {
   CopyInput,
+  EntrySize,
   GetQuery,
   Locus,
   RemoveInput,
   SetInput,
   SetPatternInput,
+  SizesQuery,
   StoreChange,
   StoreObserver,
   WriteResult,
@@ -76,6 +80,11 @@ export class EntryStore {
   /** Entries matching a query. Inside a run, only entries the run has a view of. */
   get(query: GetQuery): Entry[] {
     return get(this.#ctx, query);
+  }
+
+  /** Path, scheme, visibility and tokens of each match, unordered: totals over many entries. */
+  sizes(query: SizesQuery): EntrySize[] {
+    return sizes(this.#ctx, query);
   }
 
   /**

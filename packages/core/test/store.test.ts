@@ -338,6 +338,55 @@ describe("patterns, body filters, rm, cp, mv", () => {
     assert.deepEqual(core.store.getOne({ runId: run.id }, "known://full")!.attributes, full);
   });
 
+  test("sizes answers what get answers, as path, scheme, visibility and tokens only", () => {
+    const p = core.projects.ensure("sizes", "/tmp/sizes");
+    const run = newRun(core, "sizes", "sizes-run");
+    for (const n of [1, 2, 3])
+      core.store.set({
+        runId: run.id,
+        path: `known://size/${n}`,
+        body: "word ".repeat(n * 10),
+        attributes: { n },
+        visibility: n === 2 ? "archived" : "visible",
+      });
+    core.store.set({ projectId: p.id, path: "src/a.ts", body: "export const a = 1;" });
+    core.store.set({ projectId: p.id, path: "src/b.ts", body: "export const b = 2;\n".repeat(5) });
+    // One file seen through a shared view set (the run's first look), one through a row of its own.
+    core.store.addViews({
+      runId: run.id,
+      views: [
+        { path: "src/a.ts", visibility: "summarized" },
+        { path: "src/b.ts", visibility: "archived" },
+      ],
+      turn: 1,
+      writer: "plugin",
+    });
+    core.store.set({ runId: run.id, path: "src/a.ts", visibility: "archived", writer: "plugin" });
+    const same = (query: object) => {
+      const lean = core.store
+        .sizes(query)
+        .map((e) => [e.path, e.scheme, e.visibility, e.tokens])
+        .sort();
+      const full = core.store
+        .get({ ...query, includeBody: false })
+        .map((e) => [e.path, e.scheme, e.visibility, e.tokens])
+        .sort();
+      assert.deepEqual(lean, full, JSON.stringify(query));
+      return lean.length;
+    };
+    assert.equal(same({ runId: run.id }), 5);
+    assert.equal(same({ runId: run.id, visibility: "archived" }), 3);
+    assert.equal(
+      same({ runId: run.id, scheme: "known", visibility: ["visible", "summarized"] }),
+      2,
+    );
+    assert.equal(same({ runId: run.id, pattern: "src/*" }), 2);
+    assert.equal(same({ runId: run.id, path: "known://size/2" }), 1);
+    assert.equal(same({ runId: run.id, state: "proposed" }), 0);
+    assert.equal(same({ projectId: p.id, pattern: "src/*" }), 2, "outside a run: no visibility");
+    assert.ok(core.store.sizes({ runId: run.id, path: "known://size/3" })[0]!.tokens > 0);
+  });
+
   test("pattern set changes views in bulk and leaves bodies alone", () => {
     const run = newRun(core);
     for (const n of [1, 2, 3])

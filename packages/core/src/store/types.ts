@@ -78,6 +78,22 @@ export interface GetQuery extends Locus {
   readonly offset?: number;
 }
 
+/** What `sizes` filters by: `get`'s filters, without what shapes whole entries. */
+export type SizesQuery = Omit<
+  GetQuery,
+  "includeBody" | "attributeKeys" | "order" | "limit" | "offset"
+>;
+
+/** One entry's size as `sizes` reads it. */
+export interface EntrySize {
+  readonly path: string;
+  readonly scheme: string;
+  /** The run's view of it (null outside a run). */
+  readonly visibility: Visibility | null;
+  /** Full tokens of the body. */
+  readonly tokens: number;
+}
+
 export interface RemoveInput extends Locus {
   readonly path?: string;
   readonly pattern?: string;
