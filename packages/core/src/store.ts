@@ -62,7 +62,18 @@ export class EntryStore {
     return this.#ctx.externalVersion();
   }
 
-  /** Runs `fn` in one transaction: many writes, one commit (nested calls join the outer one). */
+  /**
+   * Whether a transaction is open (inside `batch`): what a read sees now may still roll back, and
+   * its change notices have not been sent yet. A cache kept from notices reads around itself then.
+   */
+  get inTransaction(): boolean {
+    return this.#ctx.inTransaction;
+  }
+
+  /**
+   * Runs `fn` in one transaction: many writes, one commit. A nested call is a savepoint: if it
+   * throws, its writes roll back and observers never hear of them, while the outer batch goes on.
+   */
   batch<T>(fn: () => T): T {
     return this.#ctx.batch(fn);
   }

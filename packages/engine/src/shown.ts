@@ -40,6 +40,9 @@ export class ShownEntries {
 
   /** The run's visible and summarized entries, oldest (by id) first. */
   read(runId: number): readonly Entry[] {
+    // Inside a transaction the store may hold writes not yet committed (no notice yet, and they
+    // may roll back): answer from the store and keep nothing.
+    if (this.#core.store.inTransaction) return this.#readAll(runId);
     // Another process (say `rummy acp` beside `rummy serve`) wrote to the database: its writes
     // sent no notices here, so nothing held can be trusted.
     const version = this.#core.store.externalVersion();

@@ -46,18 +46,28 @@ export class StoreContext {
     return this.stmt.dataVersion.get() as number;
   }
 
-  /** Runs `fn` in one transaction; observers hear of its changes once it committed. */
+  /**
+   * Runs `fn` in one transaction; observers hear of its changes once it committed. A nested
+   * batch is a savepoint: its notices join the outer batch's only if it did not roll back.
+   */
   batch<T>(fn: () => T): T {
     const pending: StoreChange[] = [];
     const previous = this.#pending;
-    this.#pending = previous ?? pending;
+    this.#pending = pending;
+    let result: T;
     try {
-      const result = this.db.transaction(fn)();
-      if (!previous) this.#flush(pending);
-      return result;
+      result = this.db.transaction(fn)();
     } finally {
       this.#pending = previous;
     }
+    if (previous) for (const change of pending) previous.push(change);
+    else this.#flush(pending);
+    return result;
+  }
+
+  /** Whether a transaction is open: what a read sees now may still roll back. */
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
   }
 
   notify(change: StoreChange): void {

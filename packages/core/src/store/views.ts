@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { badRequest } from "../errors.js";
 import { schemeOf } from "../paths.js";
 import type { Visibility, Writer } from "../types.js";
 import type { StoreContext } from "./context.js";
@@ -31,6 +32,10 @@ export function shareViews(
   writer: Writer,
 ): boolean {
   checkWriter(writer);
+  // A set holds one project's entries: another project's run must not see them, and caches that
+  // follow a project's changes (by the run's project) would miss them.
+  if (ctx.projectOf(fromRunId) !== ctx.projectOf(toRunId))
+    throw badRequest(`run ${toRunId} cannot share the views of run ${fromRunId}: another project`);
   const link = ctx.stmt.runSet.get(fromRunId) as { set_id: number } | undefined;
   if (!link || ctx.stmt.runSet.get(toRunId)) return false;
   ctx.stmt.link.run(toRunId, link.set_id, turn, writer);
