@@ -1,4 +1,4 @@
-import type { Entry, ParamSpec, ParamsSchema, RummyCore, RunRecord } from "@rummy/core";
+import type { Entry, ParamSpec, ParamsSchema, RummyCore, RunRecord, TurnRecord } from "@rummy/core";
 
 /**
  * Shapes of the 2.0.1 wire built from our records: what `run/state`,
@@ -54,14 +54,14 @@ export function entryRow(e: Entry, withBody: boolean): Record<string, unknown> {
  * questions — read in one query, oldest first. `run/state` goes out after
  * every command, so one read instead of one per part is what keeps it cheap.
  */
-export interface RunRecordEntries {
+export interface RunEntries {
   readonly history: readonly Entry[];
   readonly unknowns: readonly Entry[];
   /** The `<update>` log entries (`log://turn_N/update/…`), oldest first. */
   readonly updates: readonly Entry[];
 }
 
-export function runEntries(core: RummyCore, run: RunRecord): RunRecordEntries {
+export function runEntries(core: RummyCore, run: RunRecord): RunEntries {
   const history: Entry[] = [];
   const unknowns: Entry[] = [];
   const updates: Entry[] = [];
@@ -86,7 +86,7 @@ function isUpdatePath(path: string): boolean {
 }
 
 /** The run's history as 2.0.1 shows it: every prompt and logged command, oldest first. */
-export function historyOf(entries: RunRecordEntries): Record<string, unknown>[] {
+export function historyOf(entries: RunEntries): Record<string, unknown>[] {
   return entries.history.map((h) => ({
     tool: h.scheme === "prompt" ? "prompt" : String(h.attributes.action ?? logAction(h.path)),
     path: h.path,
@@ -102,16 +102,16 @@ function logAction(path: string): string {
   return /^log:\/\/turn_\d+\/([^/]+)\//.exec(path)?.[1] ?? "log";
 }
 
-export function unknownsOf(entries: RunRecordEntries): { path: string; body: string }[] {
+export function unknownsOf(entries: RunEntries): { path: string; body: string }[] {
   return entries.unknowns.map((u) => ({ path: u.path, body: u.body }));
 }
 
 /** The latest update of the run, or the latest final (200) one. */
-export function latestUpdate(entries: RunRecordEntries, final = false): Entry | undefined {
+export function latestUpdate(entries: RunEntries, final = false): Entry | undefined {
   return entries.updates.filter((e) => !final || Number(e.attributes.status) === 200).at(-1);
 }
 
-export function runTotals(turns: readonly TurnUsage[]) {
+export function runTotals(turns: readonly TurnRecord[]) {
   return turns.reduce(
     (t, x) => ({
       prompt_tokens: t.prompt_tokens + (x.promptTokens ?? 0),
@@ -121,12 +121,6 @@ export function runTotals(turns: readonly TurnUsage[]) {
     }),
     { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0 },
   );
-}
-
-interface TurnUsage {
-  readonly promptTokens: number | null;
-  readonly completionTokens: number | null;
-  readonly cost: number | null;
 }
 
 /** `run/state`'s telemetry: totals plus the last turn's context use. */

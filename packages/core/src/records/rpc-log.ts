@@ -52,8 +52,8 @@ export class RpcLog {
         try {
           params = row.params === undefined ? null : truncateJson(row.params);
           result =
-            typeof row.result === "string" && row.serialized
-              ? truncated(row.result)
+            row.resultJson !== undefined
+              ? truncated(row.resultJson)
               : row.result === undefined
                 ? null
                 : truncateJson(row.result);
@@ -83,8 +83,8 @@ export class RpcLog {
         entry.durationMs ?? null,
       ],
       params: entry.params,
-      result: entry.resultJson ?? entry.result,
-      serialized: entry.resultJson !== undefined,
+      result: entry.result,
+      resultJson: entry.resultJson,
     });
     if (this.#queued.length >= 500) this.#flushQuietly();
     else if (this.#queued.length === 1) setTimeout(() => this.#flushQuietly(), 100).unref();
@@ -117,8 +117,8 @@ interface QueuedRow {
   readonly columns: readonly unknown[];
   readonly params: unknown;
   readonly result: unknown;
-  /** `result` is JSON text already. */
-  readonly serialized: boolean;
+  /** The result as JSON text already (wins over `result`). */
+  readonly resultJson: string | undefined;
 }
 
 /** Log rows keep at most 64 KiB of a payload: enough to debug, never a second copy of big bodies. */
