@@ -31,7 +31,6 @@ export {
   type PackageManifest,
   packageEntry,
 } from "./packages.js";
-export { parseVersion, satisfies } from "./semver.js";
 export { createLogger, type LogLevel, type Logger } from "./logger.js";
 export {
   globMatch,

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { register } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { satisfies } from "./semver.js";
+import semver from "semver";
 
 /** The parts of a package.json the loader reads. */
 export interface PackageManifest {
@@ -84,15 +84,12 @@ export function checkCoreRange(manifest: PackageManifest, label: string): void {
   const range = manifest.peerDependencies?.["@rummy/core"];
   if (!range || range.startsWith("workspace:")) return;
   const who = `${manifest.name ?? label}${manifest.version ? `@${manifest.version}` : ""}`;
-  let ok: boolean;
-  try {
-    ok = satisfies(CORE_VERSION, range);
-  } catch {
+  if (semver.validRange(range) === null) {
     throw new Error(
       `${who} declares peerDependencies "@rummy/core": "${range}", which is not a version range`,
     );
   }
-  if (!ok) {
+  if (!semver.satisfies(CORE_VERSION, range)) {
     throw new Error(
       `${who} needs @rummy/core ${range}, but this rummy runs @rummy/core ${CORE_VERSION}; install a release of the plugin made for @rummy/core ${CORE_VERSION}`,
     );

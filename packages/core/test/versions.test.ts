@@ -2,35 +2,40 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CORE_VERSION, loadPlugins, parseVersion, RummyError, satisfies } from "../src/index.js";
+import { CORE_VERSION, checkCoreRange, loadPlugins, RummyError } from "../src/index.js";
 import { tempCore } from "./helpers.js";
 
-test("satisfies reads the ranges plugin packages declare", () => {
-  const cases: [string, string, boolean][] = [
-    ["1.2.3", "^1.0.0", true],
-    ["2.0.0", "^1.0.0", false],
-    ["1.9.9", "^1.2", true],
-    ["0.2.5", "^0.2.3", true],
-    ["0.3.0", "^0.2.3", false],
-    ["0.0.4", "^0.0.3", false],
-    ["1.2.9", "~1.2.3", true],
-    ["1.3.0", "~1.2.3", false],
-    ["1.0.0", ">=1.0.0 <2", true],
-    ["2.0.0", ">=1.0.0 <2", false],
-    ["3.1.0", "^1.0.0 || ^3.0.0", true],
-    ["1.5.0", "1.x", true],
-    ["2.5.0", "1.x", false],
-    ["7.0.0", "*", true],
-    ["1.4.0", "1.2.0 - 1.4.0", true],
-    ["1.4.1", "1.2.0 - 1.4.0", false],
-    ["2.0.0-beta.1", "^1.0.0", false],
-    ["2.0.0-beta.1", "^2.0.0-beta.0", true],
-  ];
-  for (const [version, range, expected] of cases) {
-    assert.equal(satisfies(version, range), expected, `${version} in ${range}`);
+test("checkCoreRange takes the npm ranges that include this core and refuses the rest, naming the package", () => {
+  const [major, minor] = CORE_VERSION.split(".").map(Number) as [number, number];
+  const manifest = (range: string) => ({
+    dir: "/nowhere",
+    name: "rummy-plugin-x",
+    version: "1.0.0",
+    peerDependencies: { "@rummy/core": range },
+  });
+  for (const range of [
+    `^${major}.0.0`,
+    `~${major}.${minor}`,
+    `>=${major}.0.0 <${major + 1}`,
+    `^${major + 5}.0.0 || ^${major}.0.0`,
+    `${major}.x`,
+    "*",
+    "workspace:*",
+  ]) {
+    assert.doesNotThrow(() => checkCoreRange(manifest(range), "x"), range);
   }
-  assert.throws(() => satisfies("1.0.0", "banana"), /not a version range/);
-  assert.ok(parseVersion(CORE_VERSION), `core's own version ${CORE_VERSION} parses`);
+  for (const range of [`^${major + 1}.0.0`, `<${major}`, `^${major + 1}.0.0-beta.0`]) {
+    assert.throws(
+      () => checkCoreRange(manifest(range), "x"),
+      /rummy-plugin-x@1\.0\.0 needs @rummy\/core/,
+      range,
+    );
+  }
+  assert.throws(
+    () => checkCoreRange(manifest("banana"), "x"),
+    /"banana", which is not a version range/,
+  );
+  assert.doesNotThrow(() => checkCoreRange({ dir: "/nowhere", name: "no-peer" }, "x"));
 });
 
 function writePackage(root: string, name: string, manifest: object, code: string): void {
