@@ -155,6 +155,9 @@ export async function startRegistry(dir: string): Promise<Registry> {
     [
       ...inherited,
       ...headers,
+      // A cache of its own: npm init reuses an earlier run's npx install of the same version
+      // (every run republishes the same versions with new contents), so a shared cache goes stale.
+      `cache=${join(dir, "npm-cache")}`,
       `@rummy:registry=${url}`,
       `@acme:registry=${url}`,
       `${authority}:_authToken=${token}`,
