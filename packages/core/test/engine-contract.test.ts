@@ -11,6 +11,7 @@ function stubEngine(label: string): Engine & { label: string } {
   return {
     label,
     submit: refuse,
+    checkFlags: () => {},
     fork: refuse,
     cancel: async () => refuse(),
     resolve: async () => refuse(),

@@ -3,6 +3,13 @@ import type { ConfigSpec } from "@rummy/core";
 /** The engine's limits, read from the environment when the plugin loads (and by the CLI at boot). */
 export const ENGINE_CONFIG: readonly ConfigSpec[] = [
   {
+    key: "RUMMY_ALLOW_YOLO",
+    type: "boolean",
+    default: false,
+    description:
+      "whether clients may start yolo loops (proposals accepted at once, commands run by the server)",
+  },
+  {
     key: "RUMMY_MAX_TURNS",
     type: "integer",
     default: 25,

@@ -1,6 +1,7 @@
 import {
   type ConfigValues,
   type Engine,
+  type LoopFlags,
   type LoopRecord,
   type ProposalResolution,
   type RummyCore,
@@ -62,6 +63,10 @@ export class AgentEngine implements Engine {
 
   submit(request: RunRequest): { run: RunRecord; loop: LoopRecord } {
     return this.#queue.submit(request);
+  }
+
+  checkFlags(flags: LoopFlags): void {
+    this.#queue.checkFlags(flags);
   }
 
   fork(runId: number, alias?: string): RunRecord {

@@ -1,6 +1,8 @@
 import {
   errorMessage,
+  type LoopFlags,
   type LoopRecord,
+  RummyError,
   type RunRecord,
   type RunRequest,
   TERMINAL_RUN_STATUSES,
@@ -26,6 +28,7 @@ export class RunQueue {
 
   submit(request: RunRequest): { run: RunRecord; loop: LoopRecord } {
     const core = this.#deps.core;
+    this.checkFlags(request.flags ?? {});
     const prompt = String(request.prompt ?? "");
     let run = request.alias ? core.runs.byAlias(request.projectId, request.alias) : undefined;
     if (!run) {
@@ -47,6 +50,30 @@ export class RunQueue {
     });
     this.ensureDraining(run.id);
     return { run, loop };
+  }
+
+  checkFlags(flags: LoopFlags): void {
+    if (flags.yolo && !this.#yoloAllowed)
+      throw new RummyError(
+        403,
+        "yolo (server-side execution) is off on this server; start it with RUMMY_ALLOW_YOLO=1 to allow it",
+      );
+  }
+
+  get #yoloAllowed(): boolean {
+    return this.#deps.config.RUMMY_ALLOW_YOLO === true;
+  }
+
+  /**
+   * A loop queued with yolo on a server that no longer allows it (restarted without the opt-in)
+   * runs without it: its proposals wait for a client instead of being accepted.
+   */
+  #withAllowedFlags(loop: LoopRecord): LoopRecord {
+    if (!loop.flags.yolo || this.#yoloAllowed) return loop;
+    this.#deps.core.log.warn(
+      `run ${loop.runId} loop ${loop.sequence}: queued with yolo, which this server does not allow (RUMMY_ALLOW_YOLO); its proposals wait for a client`,
+    );
+    return this.#deps.core.loops.setFlags(loop.id, { ...loop.flags, yolo: false });
   }
 
   /** Queues a loop with no prompt that continues the run as its last loop did (after an orphan proposal). */
@@ -196,7 +223,7 @@ export class RunQueue {
         core.loops.setStatus(loop.id, 499, "cancelled");
         continue;
       }
-      await runLoop(this.#deps, mustRun(core, runId), loop, active);
+      await runLoop(this.#deps, mustRun(core, runId), this.#withAllowedFlags(loop), active);
     }
   }
 }

@@ -28,7 +28,7 @@ const proposingShell = definePlugin({
 
 let r: Rig;
 before(async () => {
-  r = await rig({ RUMMY_MAX_TURNS: "8" }, [proposingShell]);
+  r = await rig({ RUMMY_MAX_TURNS: "8", RUMMY_ALLOW_YOLO: "1" }, [proposingShell]);
 });
 after(() => r.close());
 

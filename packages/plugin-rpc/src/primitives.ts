@@ -9,7 +9,7 @@ import {
   type Visibility,
   type WriteResult,
 } from "@rummy/core";
-import { isRunPath, pendingProposal, refuseYolo, resolveProposal, setRun } from "./runs.js";
+import { isRunPath, pendingProposal, resolveProposal, setRun } from "./runs.js";
 import { outcome, type RpcShared, runParam, STATES, type SetParams, VISIBILITY } from "./shared.js";
 
 /**
@@ -18,7 +18,7 @@ import { outcome, type RpcShared, runParam, STATES, type SetParams, VISIBILITY }
  * disk (that is `tool/<name>`). `set` on `run://` paths and on proposed
  * entries is the run lifecycle, handed to runs.ts.
  */
-export function registerPrimitives(ctx: PluginContext, shared: RpcShared): void {
+export function registerPrimitives(ctx: PluginContext, _shared: RpcShared): void {
   const core = ctx.core;
 
   ctx.registerRpc("set", {
@@ -60,10 +60,7 @@ export function registerPrimitives(ctx: PluginContext, shared: RpcShared): void 
         description: "with pattern: only entries whose body matches",
       },
     },
-    handler: (params: SetParams, call) => {
-      refuseYolo(params, shared);
-      return dispatchSet(core, params, call);
-    },
+    handler: (params: SetParams, call) => dispatchSet(core, params, call),
   });
 
   ctx.registerRpc("get", {

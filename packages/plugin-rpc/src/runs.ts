@@ -72,16 +72,6 @@ export function isRunPath(path: string): boolean {
   return path.startsWith("run://");
 }
 
-/** Server-side execution is the server's choice: `yolo` is refused unless RUMMY_ALLOW_YOLO allows it. */
-export function refuseYolo(params: SetParams, shared: RpcShared): void {
-  if (isRunPath(params.path) && params.attributes?.yolo === true && !shared.allowYolo) {
-    throw new RummyError(
-      403,
-      "set run://: yolo (server-side execution) is off on this server; start it with RUMMY_ALLOW_YOLO=1 to allow it",
-    );
-  }
-}
-
 /** `set run://<alias>`: start (named or anonymous), continue/inject, fork, or cancel. */
 export async function setRun(
   core: RummyCore,
@@ -124,6 +114,8 @@ export async function setRun(
   for (const flag of RUN_FLAGS) if (attrs[flag] !== undefined) flags[flag] = attrs[flag] === true;
   const prompt = params.body ?? "";
   const engine = core.engine;
+  // Before a fork makes anything: yolo needs the server's opt-in, which the engine holds.
+  engine.checkFlags(flags as LoopFlags);
 
   if (existing && attrs.fork === true) {
     const child = engine.fork(existing.id, typeof attrs.as === "string" ? attrs.as : undefined);

@@ -19,23 +19,12 @@ import { allowedProjectParents } from "./project-root.js";
 export interface RpcShared {
   /** `RUMMY_PROJECT_ROOTS`: the directories a project root may lie under, or null for any. */
   readonly projectParents: readonly string[] | null;
-  /** `RUMMY_ALLOW_YOLO`: whether `set run://` may ask for server-side execution. */
-  readonly allowYolo: boolean;
 }
 
 export function readShared(env: Env): RpcShared {
   // Validated at boot: a bad list stops the server instead of admitting roots it should not.
   const projectParents = allowedProjectParents(env.RUMMY_PROJECT_ROOTS);
-  const allowYolo = yoloAllowed(env.RUMMY_ALLOW_YOLO);
-  return { projectParents, allowYolo };
-}
-
-/** `RUMMY_ALLOW_YOLO`: "1"/"true" opts the server in to running commands itself; unset or "0" keeps it off. */
-function yoloAllowed(raw: string | undefined): boolean {
-  const value = raw?.trim().toLowerCase() ?? "";
-  if (value === "" || value === "0" || value === "false") return false;
-  if (value === "1" || value === "true") return true;
-  throw new RummyError(400, `RUMMY_ALLOW_YOLO=${JSON.stringify(raw)}: expected 1 or 0`);
+  return { projectParents };
 }
 
 export const STATES = ["proposed", "streaming", "resolved", "failed", "cancelled"] as const;

@@ -29,8 +29,18 @@ export interface ProposalResolution {
 }
 
 export interface Engine {
-  /** Starts a run, or queues a loop (inject/continue) when the alias already exists. Returns at once. */
+  /**
+   * Starts a run, or queues a loop (inject/continue) when the alias already exists. Returns at once.
+   * Refuses flags this server does not allow, as `checkFlags` does.
+   */
   submit(request: RunRequest): { run: RunRecord; loop: LoopRecord };
+  /**
+   * Throws a RummyError (403) for loop flags this server does not allow: `yolo` (proposals
+   * accepted at once, commands run by the server) needs the server's opt-in. The engine holds
+   * the opt-in, so every way a loop starts — a client's prompt, a continued run, a queue
+   * recovered after a restart — is checked against the same one.
+   */
+  checkFlags(flags: LoopFlags): void;
   /** A new run that starts from a copy of another run's entries and views. */
   fork(runId: number, alias?: string): RunRecord;
   /** Cancels the running loop (aborting the provider call) and every queued one: the run ends at 499. */

@@ -33,6 +33,7 @@ export class Loops {
       next: db.prepare(
         "SELECT * FROM loops WHERE run_id = ? AND status = 100 ORDER BY sequence LIMIT 1",
       ),
+      flags: db.prepare(`UPDATE loops SET flags = ?, updated_at = ${NOW} WHERE id = ? RETURNING *`),
       status: db.prepare(
         `UPDATE loops SET status = ?, reason = ?, updated_at = ${NOW} WHERE id = ? RETURNING *`,
       ),
@@ -78,6 +79,12 @@ export class Loops {
 
   setStatus(id: number, status: number, reason: string | null = null): LoopRecord {
     const row = this.#stmt.status.get(status, reason, id) as LoopRow | undefined;
+    if (!row) throw notFound(`loop ${id} not found`);
+    return toLoop(row);
+  }
+
+  setFlags(id: number, flags: LoopFlags): LoopRecord {
+    const row = this.#stmt.flags.get(JSON.stringify(flags), id) as LoopRow | undefined;
     if (!row) throw notFound(`loop ${id} not found`);
     return toLoop(row);
   }
