@@ -110,4 +110,12 @@ export const CORE_CONFIG: readonly ConfigSpec[] = [
     max: 600_000,
     description: "time limit for loading and registering one plugin",
   },
+  {
+    key: "RUMMY_RPC_LOG_ROWS",
+    type: "integer",
+    default: 100_000,
+    min: 100,
+    max: 100_000_000,
+    description: "how many of the newest calls the RPC log keeps (older rows are deleted)",
+  },
 ];

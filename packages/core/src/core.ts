@@ -150,7 +150,7 @@ export class RummyCore {
     this.turns = new Turns(this.#db);
     this.models = new Models(this.#db);
     this.fileConstraints = new FileConstraints(this.#db);
-    this.rpcLog = new RpcLog(this.#db);
+    this.rpcLog = new RpcLog(this.#db, this.config.RUMMY_RPC_LOG_ROWS as number);
     this.providers = new ProviderRegistry(this.models);
     // The schemes the engine writes are part of its contract: tools and readers rely on them.
     for (const scheme of ENGINE_SCHEMES) this.schemes.register(scheme, "engine");

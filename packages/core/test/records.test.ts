@@ -227,4 +227,25 @@ describe("models, constraints, rpc log", () => {
     });
     assert.equal(core.rpcLog.recent(1)[0]!.method, "ping");
   });
+
+  test("the rpc log keeps the newest RUMMY_RPC_LOG_ROWS calls, and pruning it drops no kept run list", async () => {
+    const bounded = tempCore({ RUMMY_RPC_LOG_ROWS: "100" });
+    try {
+      const log = bounded.core.rpcLog;
+      const project = bounded.core.projects.ensure("bounded", bounded.home);
+      bounded.core.runs.create({ projectId: project.id, alias: "only" });
+      const list = () => bounded.core.runs.summaries(project.id, { pattern: "known://*" });
+      const kept = list();
+      for (let i = 1; i <= 1_250; i++) log.record({ method: "ping", requestId: i, params: {} });
+      log.flush();
+      const rows = log.recent(1_000);
+      assert.equal(rows.length, 100);
+      assert.equal(rows[0]!.request_id, "1250", "the newest call is kept");
+      assert.equal(rows.at(-1)!.request_id, "1151", "the 100th newest is the oldest left");
+      assert.equal(list(), kept, "logging and pruning wrote nothing the run list shows");
+    } finally {
+      await bounded.cleanup();
+    }
+    assert.throws(() => tempCore({ RUMMY_RPC_LOG_ROWS: "5" }), /RUMMY_RPC_LOG_ROWS/);
+  });
 });

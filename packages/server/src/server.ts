@@ -125,8 +125,17 @@ interface Connection {
   /** One completion callback for every frame sent on this connection (not a closure per frame). */
   readonly sent: (error?: Error) => void;
   authorized: boolean;
+  /** Calls refused for want of the token: the connection is closed when they reach the limit. */
+  refused: number;
   alive: boolean;
 }
+
+/**
+ * A connection without the token may be refused this many calls (a client that forgot it reads the
+ * error); then it is closed. Only these are logged, without params: a stranger cannot fill the
+ * database through the RPC log.
+ */
+const UNAUTHORIZED_CALLS_BEFORE_CLOSE = 16;
 
 /**
  * Starts the JSON-RPC 2.0 WebSocket server over a core. Methods come from
@@ -247,6 +256,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         if (error) core.log.debug(`send to ${connectionId} failed: ${error.message}`);
       },
       authorized: !expected || tokenMatches(presentedToken(request), expected),
+      refused: 0,
       alive: true,
     };
     connections.set(connectionId, conn);
@@ -321,10 +331,15 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         (r): r is string => r !== null,
       );
       if (replies.length > 0) send(conn, `[${replies.join(",")}]`, true);
-      return;
+    } else {
+      const reply = await handleRequest(conn, payload);
+      if (reply) send(conn, reply, true);
     }
-    const reply = await handleRequest(conn, payload);
-    if (reply) send(conn, reply, true);
+    if (conn.refused >= UNAUTHORIZED_CALLS_BEFORE_CLOSE && !conn.authorized) {
+      // The refusals go out first; the close frame follows them.
+      flush(conn);
+      conn.socket.close(1008, "unauthorized: this server needs its token");
+    }
   }
 
   /** A request's reply as the JSON text that goes on the wire, or null for a notification. */
@@ -333,7 +348,10 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
     if ("error" in shape) return shape.error ? JSON.stringify(shape.error) : null;
     const { id, method: name, params, isNotification } = shape;
     const started = performance.now();
-    const reply = (answer: JSONRPCResponse): string | null => {
+    const reply = (
+      answer: JSONRPCResponse,
+      log: "all" | "no-params" | "none" = "all",
+    ): string | null => {
       const durationMs = performance.now() - started;
       // The result is serialized once: the reply's frame and the log's row share the text.
       let response = answer;
@@ -355,13 +373,16 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         );
         json = JSON.stringify(response);
       }
+      // Until it shows the token a connection's calls are not logged, except its first refusals.
+      if (log === "none" || (log === "all" && !conn.authorized))
+        return isNotification ? null : json;
       try {
         core.rpcLog.record({
           connectionId: conn.session.connectionId,
           projectId: conn.session.projectId,
           method: name,
           requestId: id,
-          params: withoutToken(params),
+          ...(log === "all" ? { params: withoutToken(params) } : {}),
           ...(resultJson !== undefined ? { resultJson } : {}),
           errorCode: response.error?.code ?? null,
           errorMessage: response.error?.message ?? null,
@@ -376,12 +397,14 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
     const isHello = name === "rummy/hello";
     // Before the token, nothing but ping and the handshake answers — not even "method not found".
     if (!conn.authorized && !isHello && name !== "ping") {
+      conn.refused++;
       return reply(
         createJSONRPCErrorResponse(
           id,
           RPC_ERRORS.unauthorized,
           "this server needs its token (RUMMY_HOME/token): present it as Authorization: Bearer, ?token=, or token in rummy/hello",
         ),
+        conn.refused <= UNAUTHORIZED_CALLS_BEFORE_CLOSE ? "no-params" : "none",
       );
     }
     if (isHello && !conn.authorized) {
@@ -390,12 +413,14 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
         !expected ||
         !tokenMatches((params as { token?: unknown } | undefined)?.token, expected)
       ) {
+        conn.refused++;
         return reply(
           createJSONRPCErrorResponse(
             id,
             RPC_ERRORS.unauthorized,
             "wrong or missing token: the server's token is in its RUMMY_HOME/token",
           ),
+          conn.refused <= UNAUTHORIZED_CALLS_BEFORE_CLOSE ? "no-params" : "none",
         );
       }
       conn.authorized = true;

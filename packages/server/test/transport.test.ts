@@ -416,6 +416,59 @@ describe("tokens and binding", () => {
       await guarded.close();
     }
   });
+
+  test("a connection without the token is closed after 16 refused calls, which are logged without their params", async () => {
+    const guarded = await startServer({ core, port: 0, token: "s3cret" });
+    try {
+      core.rpcLog.flush();
+      const before = core.rpcLog.recent(1)[0]?.id ?? 0;
+      const stranger = await raw(guarded.url);
+      const closed = new Promise<number>((r) => stranger.socket.once("close", (code) => r(code)));
+      const big = "x".repeat(60_000);
+      stranger.send(JSON.stringify({ jsonrpc: "2.0", id: "p", method: "ping" }));
+      assert.ok((await stranger.next()).result, "ping answers before the token");
+      // One batch of 40 calls with big params: all are answered, then the connection is closed.
+      stranger.send(
+        JSON.stringify(
+          Array.from({ length: 40 }, (_, i) => ({
+            jsonrpc: "2.0",
+            id: i,
+            method: "echo",
+            params: { text: big },
+          })),
+        ),
+      );
+      const replies = (await stranger.next()) as { error: { code: number } }[];
+      assert.equal(replies.length, 40);
+      assert.ok(replies.every((r) => r.error.code === RPC_ERRORS.unauthorized));
+      assert.equal(await closed, 1008, "closed as a policy violation");
+      core.rpcLog.flush();
+      const logged = core.rpcLog
+        .recent(1_000)
+        .filter((row) => (row.id as number) > before && row.error_code === RPC_ERRORS.unauthorized);
+      assert.equal(logged.length, 16, "only the first refusals are logged");
+      assert.ok(
+        logged.every((row) => row.params === null),
+        "a stranger's params are never written",
+      );
+      const afterPing = core.rpcLog
+        .recent(1_000)
+        .filter((row) => (row.id as number) > before && row.method === "ping");
+      assert.equal(afterPing.length, 0, "nor its pings");
+
+      // A client that shows the token is not counted or cut off.
+      const friend = await raw(guarded.url, { headers: { authorization: "Bearer s3cret" } });
+      for (let i = 0; i < 20; i++) {
+        friend.send(
+          JSON.stringify({ jsonrpc: "2.0", id: i, method: "echo", params: { text: "ok" } }),
+        );
+        assert.deepEqual((await friend.next()).result, { text: "ok" });
+      }
+      friend.close();
+    } finally {
+      await guarded.close();
+    }
+  });
 });
 
 describe("notifications", () => {

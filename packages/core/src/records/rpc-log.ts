@@ -32,13 +32,17 @@ export function rpcLogRows(db: Db): number {
  * and `flush()` write what is queued first. A diagnostic log, not an
  * acknowledged write: a crash may lose the last 100 ms of rows. Payloads are
  * serialized when written, not when recorded: a call's reply does not wait
- * for a second serialization of its result.
+ * for a second serialization of its result. It keeps the newest `maxRows`
+ * rows: a long-lived server's log (or a client that calls without end) does
+ * not grow the database without bound.
  */
 export class RpcLog {
   readonly #insertAll;
   readonly #recent;
   #queued: QueuedRow[] = [];
-  constructor(db: Db) {
+  constructor(db: Db, maxRows = 100_000) {
+    // The id is the rowid: the bound is one range delete on the primary key.
+    const prune = db.prepare("DELETE FROM rpc_log WHERE id <= (SELECT max(id) FROM rpc_log) - ?");
     const insert = db.prepare(
       `INSERT INTO rpc_log (connection_id, project_id, method, request_id, params, result,
          error_code, error_message, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -67,6 +71,7 @@ export class RpcLog {
           ...row.columns.slice(4),
         ).changes;
       }
+      written.count += prune.run(maxRows).changes;
     });
     this.#recent = db.prepare("SELECT * FROM rpc_log ORDER BY id DESC LIMIT ?");
   }
