@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { errorMessage, RummyError } from "../errors.js";
@@ -22,7 +22,13 @@ export interface OpenOptions {
 export function openDatabase(options: OpenOptions): Db {
   let db: Db | undefined;
   try {
-    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+    if (options.path !== ":memory:") {
+      // The store holds file contents, prompts and the RPC log: a folder and a file made here are
+      // the user's alone. SQLite gives its -wal and -shm files the database file's permissions.
+      mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+      if (!options.readonly && !existsSync(options.path))
+        closeSync(openSync(options.path, "a", 0o600));
+    }
     db = new Database(options.path, { readonly: options.readonly ?? false });
     db.pragma("journal_mode = WAL");
     // A core's store checkpoints on a worker thread (db/checkpointer.ts), which turns the automatic
