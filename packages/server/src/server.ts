@@ -132,10 +132,11 @@ interface Connection {
 
 /**
  * A connection without the token may be refused this many calls (a client that forgot it reads the
- * error); then it is closed. Only these are logged, without params: a stranger cannot fill the
- * database through the RPC log.
+ * error; a check of every method fits), then it is closed. Only the first few refusals are logged,
+ * without params: a stranger cannot fill the database through the RPC log.
  */
-const UNAUTHORIZED_CALLS_BEFORE_CLOSE = 16;
+const UNAUTHORIZED_CALLS_BEFORE_CLOSE = 256;
+const UNAUTHORIZED_CALLS_LOGGED = 16;
 
 /**
  * Starts the JSON-RPC 2.0 WebSocket server over a core. Methods come from
@@ -404,7 +405,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
           RPC_ERRORS.unauthorized,
           "this server needs its token (RUMMY_HOME/token): present it as Authorization: Bearer, ?token=, or token in rummy/hello",
         ),
-        conn.refused <= UNAUTHORIZED_CALLS_BEFORE_CLOSE ? "no-params" : "none",
+        conn.refused <= UNAUTHORIZED_CALLS_LOGGED ? "no-params" : "none",
       );
     }
     if (isHello && !conn.authorized) {
@@ -420,7 +421,7 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
             RPC_ERRORS.unauthorized,
             "wrong or missing token: the server's token is in its RUMMY_HOME/token",
           ),
-          conn.refused <= UNAUTHORIZED_CALLS_BEFORE_CLOSE ? "no-params" : "none",
+          conn.refused <= UNAUTHORIZED_CALLS_LOGGED ? "no-params" : "none",
         );
       }
       conn.authorized = true;
