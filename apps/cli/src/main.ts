@@ -55,8 +55,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (values.host) shellEnv.RUMMY_HOST = values.host;
   const home = openHome(shellEnv);
   // Every command refuses a bad environment up front, one line per bad key, before any plugin
-  // loads (config.ts lists what is checked). The doctor reports it among its checks instead.
-  if (first !== "doctor") checkConfiguration(home.env);
+  // loads (config.ts lists what is checked); `doctor` too, whose config line is the same check.
+  checkConfiguration(home.env);
   switch (first as Command) {
     case "serve":
       return (await import("./commands/serve.js")).serve(home, {

@@ -32,7 +32,8 @@ export async function doctor(home: Home): Promise<number> {
     const mode = statSync(auth.path).mode & 0o777;
     add("auth", mode === 0o600, `token in ${auth.path} (mode ${mode.toString(8)})`);
   }
-  // The same check every other command makes before it starts; plugins check the rest as they load.
+  // The check `main` makes before every command (so a bad value never reaches here from the CLI);
+  // plugins check the rest as they load, and a failure shows on the plugins line.
   const problems = configProblems(home.env);
   add(
     "config",
