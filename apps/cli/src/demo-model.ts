@@ -18,7 +18,7 @@ const SCRIPT: readonly string[] = [
   `<think>The listing streamed into env://turn_1/…_1; its last lines are in my context.</think>
 <known path="known://demo/files">The folder listing is stored at env://turn_1/ls_1_head_5_1, streamed while the command ran.</known>
 <update status="102">Answered my open question from the command's output.</update>`,
-  `<update status="200">Demo complete. The scripted model recorded facts (known://demo/…), an open question (unknown://demo/files), ran \`ls -1 | head -5\` as a proposal you saw accepted, with its output streamed into an entry, and every command and result is in the run's log. Try \`rummy runs show\` next, then \`rummy ask\` with a real model.</update>`,
+  `<update status="200">Demo complete. The scripted model recorded facts (known://demo/…), an open question (unknown://demo/files), ran \`ls -1 | head -5\` as a proposal you saw accepted, with its output streamed into an entry, and every command and result is in the run's log. Try the \`rummy runs show\` printed below next, then \`rummy ask\` with a real model.</update>`,
 ];
 
 export function demoProvider(): Provider {

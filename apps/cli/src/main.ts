@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { validateEnvironment } from "@rummy/core";
-import { ENGINE_CONFIG } from "@rummy/engine";
-import { HTTP_PROVIDER_CONFIG } from "@rummy/provider-kit";
+import { checkConfiguration } from "./config.js";
 import { CliError, EXIT } from "./errors.js";
+import { COMMAND_HELP, type HelpTopic, USAGE } from "./help.js";
 import { openHome } from "./home.js";
 import { closest } from "./suggest.js";
 
@@ -14,36 +13,6 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-
-const USAGE = `rummy — an LLM agent service
-
-usage:
-  rummy [serve] [--allow-broken-plugins]  start the server with the default plugins
-  rummy ask "<prompt>" [options]        ask a question (read-only run)
-  rummy act "<prompt>" [options]        ask for changes (proposals need your approval)
-  rummy demo                            a complete run against a scripted model, no API key needed
-  rummy web [--open]                    print (and open) the web page's URL for this folder's project
-  rummy acp [--model <alias>]           an ACP agent on stdio, for editors (Zed: see transport-acp's README)
-  rummy plugins list|add <package>|remove <package>
-  rummy models list|add <alias> <provider/model> [--context N]|remove <alias>
-  rummy runs list|show [<alias>] [--entries]
-  rummy doctor                          check configuration, providers and the database
-  rummy token [--rotate]                print the server's token (RUMMY_HOME/token); --rotate replaces it
-
-options for ask/act:
-  --model <alias>      model alias (default: RUMMY_MODEL)
-  --run <alias>        name the run (continue it if it exists)
-  --continue           continue this project's most recent run
-  --project <dir>      the project's folder (default: the folder you are in)
-  --connect <ws-url>   use a running server instead of an embedded one
-  --yes                accept every proposal (yolo)
-  --show-thinking      show the model's thinking, dimmed
-  --json               print the final result as JSON (listings too)
-
-Ctrl-C cancels the run (continue it later with --run); a second Ctrl-C quits at once.
-environment: RUMMY_HOME (default ~/.rummy) holds the database, .env, plugins, skills, personas and
-the token (RUMMY_HOME/token) every client must present; ask/act/demo read it from there.
-`;
 
 const COMMANDS = [
   "serve",
@@ -73,23 +42,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const [first = "serve", ...rest] = positionals;
   if (values.help || first === "help") {
-    process.stdout.write(USAGE);
+    // `rummy ask --help` and `rummy help ask`: that command's usage; bare `--help`: every command's.
+    const named = first === "help" ? rest[0] : positionals[0];
+    const topic = named === "help" ? undefined : named;
+    if (topic !== undefined && !Object.hasOwn(COMMAND_HELP, topic)) throw unknownCommand(topic);
+    process.stdout.write(topic === undefined ? USAGE : COMMAND_HELP[topic as HelpTopic]);
     return EXIT.ok;
   }
-  if (!COMMANDS.includes(first as Command)) {
-    const guess = closest(first, COMMANDS);
-    throw new CliError(`unknown command '${first}'${guess ? ` — did you mean '${guess}'?` : ""}`, {
-      exitCode: EXIT.usage,
-      hint: "run `rummy --help` for the commands",
-    });
-  }
+  if (!COMMANDS.includes(first as Command)) throw unknownCommand(first);
   const shellEnv: Record<string, string | undefined> = { ...process.env };
   if (values.port) shellEnv.RUMMY_PORT = values.port;
   if (values.host) shellEnv.RUMMY_HOST = values.host;
   const home = openHome(shellEnv);
-  // Every command refuses a bad environment up front, one line per bad key — the engine's
-  // limits and the bundled HTTP providers' shared settings included, before any plugin loads.
-  validateEnvironment(home.env, [...ENGINE_CONFIG, ...HTTP_PROVIDER_CONFIG]);
+  // Every command refuses a bad environment up front, one line per bad key, before any plugin
+  // loads (config.ts lists what is checked); `doctor` too, whose config line is the same check.
+  checkConfiguration(home.env);
   switch (first as Command) {
     case "serve":
       return (await import("./commands/serve.js")).serve(home, {
@@ -120,6 +87,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     default:
       throw new CliError(`unknown command '${first}'`, { exitCode: EXIT.usage });
   }
+}
+
+function unknownCommand(name: string): CliError {
+  const guess = closest(name, COMMANDS);
+  return new CliError(`unknown command '${name}'${guess ? ` — did you mean '${guess}'?` : ""}`, {
+    exitCode: EXIT.usage,
+    hint: "run `rummy --help` for the commands",
+  });
 }
 
 const OPTIONS = {

@@ -126,3 +126,49 @@ test("a bad HTTP provider setting is refused at boot, before any plugin loads", 
   assert.match(res.stderr, /RUMMY_RETRY_ATTEMPTS=0: must be between 1 and 20/);
   assert.doesNotMatch(res.stderr, /failed to load/, "refused by the boot check, not a plugin");
 });
+
+test("the transport's settings are checked up front, and by doctor, as serve reads them", async () => {
+  const h = join(home, "badtransport");
+  const timeout = { RUMMY_RPC_TIMEOUT: "abc" };
+  const served = await rummy(["serve", "--port", "0"], { home: h, env: timeout });
+  assert.equal(served.code, 1, served.stdout);
+  assert.match(served.stderr, /RUMMY_RPC_TIMEOUT="abc": expected a whole number/);
+  // doctor refuses it the same way, rather than reporting "all settings parse".
+  const doctor = await rummy(["doctor"], { home: h, env: timeout });
+  assert.equal(doctor.code, 1, doctor.stdout);
+  assert.match(doctor.stderr, /RUMMY_RPC_TIMEOUT="abc": expected a whole number/);
+  assert.doesNotMatch(doctor.stdout, /all settings parse/);
+  // Any command, not only serve: PORT is what serve listens on when RUMMY_PORT is unset.
+  const runs = await rummy(["runs"], { home: h, env: { PORT: "abc" } });
+  assert.equal(runs.code, 1, runs.stdout);
+  assert.match(runs.stderr, /PORT="abc": expected a whole number/);
+  const origins = await rummy(["runs"], { home: h, env: { RUMMY_ALLOWED_ORIGINS: "example" } });
+  assert.equal(origins.code, 1, origins.stdout);
+  assert.match(origins.stderr, /RUMMY_ALLOWED_ORIGINS: "example" is not an origin/);
+  const healthy = await rummy(["doctor"], { home: h, env: { PORT: "8080" } });
+  assert.match(healthy.stdout, /ok {4}config: all settings parse/);
+});
+
+test("each command's --help gives its own usage, with every flag the README's table gives it", async () => {
+  const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
+  const rows = readme.split("\n").filter((line) => /^\| `rummy/.test(line));
+  assert.ok(rows.length >= 10, "the README's command table");
+  for (const row of rows) {
+    const names = [...row.matchAll(/`rummy (\w+)/g)].map((m) => m[1]!);
+    const flags = new Set([...row.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]));
+    for (const name of names.length ? names : ["serve"]) {
+      const help = await rummy([name, "--help"], { home });
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, new RegExp(`^usage: rummy (\\[)?${name}`), name);
+      for (const flag of flags)
+        assert.match(help.stdout, new RegExp(`${flag}\\b`), `rummy ${name} --help lists ${flag}`);
+    }
+  }
+  const same = await rummy(["help", "runs"], { home });
+  assert.equal(same.stdout, (await rummy(["runs", "--help"], { home })).stdout);
+  const all = await rummy(["--help"], { home });
+  assert.match(all.stdout, /^rummy — an LLM agent service/);
+  assert.match(all.stdout, /rummy <command> --help/);
+  const unknown = await rummy(["help", "frobnicate"], { home });
+  assert.equal(unknown.code, 2);
+});

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type FakeLlm, startFakeLlm } from "@rummy/testing";
 import { rummy, startServe, tempHome } from "./helpers.js";
@@ -74,14 +75,41 @@ test("demo completes with no API key, against the labelled scripted model", asyn
   assert.match(res.stderr, /\$ ls -1 \| head -5\n[\s\S]*accepted\n/);
   assert.match(res.stdout, /Demo complete/);
   // The closing hint works as printed.
-  assert.match(res.stdout, /Try `rummy runs show` next/);
-  const hinted = await rummy(["runs", "show"], { home });
+  assert.match(res.stdout, /Try the `rummy runs show` printed below next/);
+  const printed = /^ {2}rummy (runs show --project \S+)$/m.exec(res.stdout);
+  assert.ok(printed, res.stdout);
+  // From the folder it ran in, which holds other runs (this file's ask tests): the demo's run, not theirs.
+  const hinted = await rummy(printed[1]!.split(" "), { home });
   assert.equal(hinted.code, 0, hinted.stderr);
   assert.match(hinted.stdout, /^run run_1 /);
   const shown = await rummy(["runs", "show", "run_1", "--project", "rummy-demo"], { home });
   assert.match(shown.stdout, /known:\/\/demo\/rummy/);
   assert.match(shown.stdout, /unknown:\/\/demo\/files/);
   assert.match(shown.stdout, /env:\/\/turn_1\/ls_1_head_5_1 +resolved/);
+});
+
+test("the demo runs in a folder of its own, and says how to find its runs", async () => {
+  const { mkdtempSync, realpathSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { home: own, cleanup: done } = tempHome();
+  const folder = realpathSync(mkdtempSync(join(tmpdir(), "rummy-demo-here-")));
+  try {
+    const res = await rummy(["demo"], { home: own, cwd: folder });
+    assert.equal(res.code, 0, res.stderr);
+    const printed = /^ {2}rummy (runs list --project (\S+))$/m.exec(res.stdout);
+    assert.ok(printed, res.stdout);
+    assert.equal(printed[2], join(own, "demo"));
+    // The printed command works as printed, from the folder the demo was started in.
+    const listed = await rummy(printed[1]!.split(" "), { home: own, cwd: folder });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /rummy-demo\s+run_1\s+200/);
+    // That folder's project is not the demo's: nothing ran there.
+    const here = await rummy(["runs", "list", "--project", "."], { home: own, cwd: folder });
+    assert.match(here.stdout, /no runs in project '\.'/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+    done();
+  }
 });
 
 test("a proposal accepted at the prompt runs here and streams back; one rejected ends as refused", async () => {

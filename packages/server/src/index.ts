@@ -1,4 +1,10 @@
 export {
+  readServerConfig,
+  SERVER_CONFIG,
+  type ServerSettings,
+  serverPort,
+} from "./config.js";
+export {
   RPC_ERRORS,
   type RummyServer,
   type ServerOptions,

@@ -25,6 +25,7 @@ import {
   type JSONRPCResponse,
 } from "json-rpc-2.0";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { readServerConfig } from "./config.js";
 import {
   checkRequestSource,
   isLoopback,
@@ -146,13 +147,10 @@ const UNAUTHORIZED_CALLS_LOGGED = 16;
 export async function startServer(options: ServerOptions): Promise<RummyServer> {
   const { core } = options;
   const env = core.env;
-  const host = options.host ?? env.RUMMY_HOST ?? "127.0.0.1";
-  // RUMMY_PORT wins over 2.0.1's PORT: hosting platforms set PORT for other services too.
-  const port =
-    options.port ??
-    (env.RUMMY_PORT?.trim()
-      ? numberFrom(env.RUMMY_PORT, "RUMMY_PORT", 3044)
-      : numberFrom(env.PORT, "PORT", 3044));
+  // Every transport setting through SERVER_CONFIG, the spec the CLI and `rummy doctor` check up front.
+  const settings = readServerConfig(env);
+  const host = options.host ?? settings.host;
+  const port = options.port ?? settings.port;
   const fromHome = options.token === undefined ? resolveToken(core.home, env) : null;
   let token = options.token !== undefined ? options.token : fromHome!.token;
   // A token from RUMMY_HOME/token is re-read per connection, so `rummy token --rotate` locks out the old one.
@@ -161,12 +159,11 @@ export async function startServer(options: ServerOptions): Promise<RummyServer> 
       token = resolveToken(core.home, env, { create: false }).token ?? token;
     return token;
   };
-  const allowedOrigins = parseAllowedOrigins(
-    options.allowedOrigins ? options.allowedOrigins.join(",") : env.RUMMY_ALLOWED_ORIGINS,
-  );
+  const allowedOrigins = options.allowedOrigins
+    ? parseAllowedOrigins(options.allowedOrigins.join(","))
+    : settings.allowedOrigins;
   const maxPayload = options.maxPayload ?? 16 * 1024 * 1024;
-  const callTimeoutMs =
-    options.callTimeoutMs ?? numberFrom(env.RUMMY_RPC_TIMEOUT, "RUMMY_RPC_TIMEOUT", 30_000);
+  const callTimeoutMs = options.callTimeoutMs ?? settings.callTimeoutMs;
   const heartbeatMs = options.heartbeatMs ?? 30_000;
   if (!isLoopback(host) && !token) {
     throw new RummyError(
@@ -698,14 +695,6 @@ function rawToString(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
   if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
   return data.toString("utf8");
-}
-
-function numberFrom(raw: string | undefined, name: string, fallback: number): number {
-  if (raw === undefined || raw.trim() === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0)
-    throw new RummyError(400, `${name}=${JSON.stringify(raw)}: expected a whole number`);
-  return n;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
-import { errorMessage, RummyError } from "@rummy/core";
+import { ConfigError, errorMessage, RummyError } from "@rummy/core";
 import { asProviderError } from "@rummy/provider-kit";
 import { resolveToken } from "@rummy/server";
+import { configProblems } from "../config.js";
 import { boot } from "../distribution.js";
 import { EXIT } from "../errors.js";
 import type { Home } from "../home.js";
@@ -31,12 +32,20 @@ export async function doctor(home: Home): Promise<number> {
     const mode = statSync(auth.path).mode & 0o777;
     add("auth", mode === 0o600, `token in ${auth.path} (mode ${mode.toString(8)})`);
   }
+  // The check `main` makes before every command (so a bad value never reaches here from the CLI);
+  // plugins check the rest as they load, and a failure shows on the plugins line.
+  const problems = configProblems(home.env);
+  add(
+    "config",
+    problems.length === 0,
+    problems.length ? problems.join("; ") : "all settings parse",
+  );
   let booted: Awaited<ReturnType<typeof boot>> | undefined;
   try {
     booted = await boot(home, { quiet: true });
-    add("config", true, "all settings parse");
   } catch (error) {
-    add("config", false, errorMessage(error));
+    // A bad core setting is already on the config line.
+    if (!(error instanceof ConfigError && problems.length)) add("boot", false, errorMessage(error));
   }
   if (booted) {
     const { core, report, missing } = booted;

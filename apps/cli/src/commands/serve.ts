@@ -1,5 +1,5 @@
 import { errorMessage } from "@rummy/core";
-import { resolveToken, startServer } from "@rummy/server";
+import { resolveToken, serverPort, startServer } from "@rummy/server";
 import { boot, refuseBrokenPlugins } from "../distribution.js";
 import { CliError } from "../errors.js";
 import type { Home } from "../home.js";
@@ -31,7 +31,7 @@ export async function serve(
     await core.close();
     const err = error as NodeJS.ErrnoException;
     if (err.code === "EADDRINUSE") {
-      throw new CliError(`port ${home.env.RUMMY_PORT ?? 3044} is already in use`, {
+      throw new CliError(`port ${serverPort(home.env)} is already in use`, {
         hint: "another rummy may be running; choose another port with RUMMY_PORT=… or --port …",
       });
     }

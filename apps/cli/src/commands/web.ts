@@ -1,23 +1,26 @@
 import { spawn } from "node:child_process";
 import { RummyClient } from "@rummy/client";
 import { errorMessage } from "@rummy/core";
-import { resolveToken } from "@rummy/server";
+import { resolveToken, serverPort } from "@rummy/server";
 import { CliError, EXIT } from "../errors.js";
 import type { Home } from "../home.js";
 import { bindProject, projectDir } from "../workdir.js";
 
 /**
- * The web page's address for this folder's project, with the server's token
- * in the fragment (a fragment never reaches the server or a Referer; the page
- * reads it and presents it on its WebSocket). Checks that a server answers,
- * and binds the folder's project first, so the page gets the same project
- * `ask`/`act` use in this folder (`<name>-<hash>` when the name is taken).
+ * The web page's address for this folder's project (or `--project <dir>`'s),
+ * with the server's token in the fragment (a fragment never reaches the server
+ * or a Referer; the page reads it and presents it on its WebSocket). Checks
+ * that a server answers, and binds the folder's project first, so the page
+ * gets the same project `ask`/`act` use for that folder (`<name>-<hash>` when
+ * the name is taken).
  */
 export async function web(
   home: Home,
   options: { project?: string; open?: boolean },
 ): Promise<number> {
-  const port = home.env.RUMMY_PORT?.trim() || "3044";
+  // The port `rummy serve` on this environment listens on (--port sets RUMMY_PORT).
+  const port = serverPort(home.env);
+  const folder = projectDir(options.project, home.env);
   const origin = `http://127.0.0.1:${port}`;
   const { token } = resolveToken(home.path, home.env, { create: false });
   try {
@@ -32,8 +35,7 @@ export async function web(
       hint: "start one with `rummy serve` (or give its port with --port)",
     });
   }
-  const folder = projectDir(undefined, home.env);
-  const project = options.project ?? (await projectName(`ws://127.0.0.1:${port}`, token, folder));
+  const project = await projectName(`ws://127.0.0.1:${port}`, token, folder);
   const fragment = new URLSearchParams({
     ...(token ? { token } : {}),
     project,
@@ -41,7 +43,7 @@ export async function web(
   });
   const url = `${origin}/#${fragment.toString()}`;
   process.stdout.write(`${url}\n`);
-  if (options.open) openInBrowser(url);
+  if (options.open) await openInBrowser(url);
   return EXIT.ok;
 }
 
@@ -67,16 +69,38 @@ async function projectName(
   }
 }
 
-function openInBrowser(url: string): void {
+/** How long an opener gets to fail before we leave it running (xdg-open can wait for the browser). */
+const OPENER_GRACE_MS = 2000;
+
+/**
+ * Hands the URL to the platform's opener. One that is missing, or that
+ * gives up at once (xdg-open with no browser), gets a line on stderr; the
+ * URL is already printed above it.
+ */
+async function openInBrowser(url: string): Promise<void> {
   const [command, ...args] =
     process.platform === "darwin"
       ? ["open", url]
       : process.platform === "win32"
         ? ["cmd", "/c", "start", "", url]
         : ["xdg-open", url];
-  const child = spawn(command!, args, { stdio: "ignore", detached: true });
-  child.on("error", () =>
-    process.stderr.write("rummy: could not open a browser; open the URL above\n"),
-  );
-  child.unref();
+  const failure = await new Promise<string | null>((resolve) => {
+    const child = spawn(command!, args, { stdio: "ignore", detached: true });
+    const timer = setTimeout(() => {
+      child.unref();
+      resolve(null);
+    }, OPENER_GRACE_MS);
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(error.code === "ENOENT" ? `${command} not found` : errorMessage(error));
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve(
+        code === 0 ? null : `${command} ${signal ? `stopped by ${signal}` : `exited with ${code}`}`,
+      );
+    });
+  });
+  if (failure)
+    process.stderr.write(`rummy: could not open a browser (${failure}); open the URL above\n`);
 }
