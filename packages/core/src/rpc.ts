@@ -183,8 +183,26 @@ export class RpcRegistry {
   }
 }
 
-/** Checks params against a schema; returns the problems found (empty when valid). Extra keys are allowed. */
+/**
+ * How deeply a member of params may nest objects and arrays (`{"a": []}` is 2).
+ * Far beyond any real call; deeper values would fail later as internal errors
+ * (SQLite refuses JSON nested 1000 deep, recursion overflows the stack).
+ */
+const MAX_PARAM_DEPTH = 64;
+
+/**
+ * Checks params against a schema; returns the problems found (empty when
+ * valid). Extra keys are allowed; null is refused for a member that is not
+ * `nullable`, required or not; no member may nest deeper than `MAX_PARAM_DEPTH`,
+ * with a schema or without.
+ */
 export function validateParams(schema: ParamsSchema | undefined, params: unknown): string[] {
+  if (params !== null && typeof params === "object") {
+    const tooDeep = Object.entries(params)
+      .filter(([, v]) => nestsDeeperThan(v, MAX_PARAM_DEPTH))
+      .map(([key]) => `${key} nests deeper than ${MAX_PARAM_DEPTH} levels`);
+    if (tooDeep.length > 0) return tooDeep;
+  }
   if (!schema) return [];
   if (params === undefined || params === null) params = {};
   if (typeof params !== "object" || Array.isArray(params)) {
@@ -193,6 +211,18 @@ export function validateParams(schema: ParamsSchema | undefined, params: unknown
   const problems: string[] = [];
   checkObject(schema, params as Record<string, unknown>, "", problems);
   return problems;
+}
+
+/** Whether a JSON value nests objects/arrays more than `limit` deep; iterative, so no depth overflows it. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [v, depth] = next;
+    if (v === null || typeof v !== "object") continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function checkObject(
@@ -204,12 +234,15 @@ function checkObject(
   for (const [key, spec] of Object.entries(schema)) {
     const v = value[key];
     const name = prefix + key;
-    if (v === undefined || (v === null && !spec.nullable)) {
-      if (v === null && spec.required) problems.push(`${name} must not be null`);
-      else if (v === undefined && spec.required) problems.push(`${name} is required`);
+    if (v === undefined) {
+      if (spec.required) problems.push(`${name} is required`);
       continue;
     }
-    if (v === null) continue;
+    if (v === null) {
+      // Null is not "absent": handlers would take it for a value (a decision, a version to split).
+      if (!spec.nullable) problems.push(`${name} must not be null`);
+      continue;
+    }
     checkValue(spec, v, name, problems);
   }
 }

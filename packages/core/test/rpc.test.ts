@@ -40,6 +40,33 @@ test("params are validated against the method's schema", () => {
   ]);
 });
 
+test("null is refused unless a member is nullable, required or not; nesting is limited with or without a schema", () => {
+  const schema = {
+    run: { type: "string", required: true },
+    state: { type: "string" },
+    outcome: { type: "string", nullable: true },
+    attributes: { type: "object" },
+  } as const;
+  assert.deepEqual(validateParams(schema, { run: "r", outcome: null }), []);
+  assert.deepEqual(validateParams(schema, { run: null, state: null, attributes: null }), [
+    "run must not be null",
+    "state must not be null",
+    "attributes must not be null",
+  ]);
+  const nest = (depth: number): unknown => {
+    let value: unknown = "leaf";
+    for (let i = 0; i < depth; i++) value = i % 2 ? { a: value } : [value];
+    return value;
+  };
+  assert.deepEqual(validateParams(schema, { run: "r", attributes: nest(64) }), []);
+  assert.deepEqual(validateParams(schema, { run: "r", attributes: nest(65) }), [
+    "attributes nests deeper than 64 levels",
+  ]);
+  assert.deepEqual(validateParams(undefined, { anything: nest(100_000) }), [
+    "anything nests deeper than 64 levels",
+  ]);
+});
+
 test("the registry refuses duplicates and bad names, and lists a catalog", () => {
   const rpc = new RpcRegistry();
   const off = rpc.register("a/b", { description: "d", handler: () => 1 }, "p1");

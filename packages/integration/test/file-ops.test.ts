@@ -6,6 +6,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -127,6 +128,36 @@ test("files: mv, cp and rm are proposals carried out on acceptance; rejection ch
     403,
   );
   assert.ok(existsSync(join(root, "src", "new.ts")));
+});
+
+test("files: a symlink inside the project does not carry cp, mv or rm to a readonly file", async () => {
+  writeFileSync(join(root, "draft.txt"), "draft\n");
+  symlinkSync("LICENSE", join(root, "license_link"));
+  symlinkSync(".", join(root, "here"));
+  for (const [alias, tool, line] of [
+    ["cp-link", "cp", `<cp path="draft.txt" to="license_link"/>`],
+    ["mv-link", "mv", `<mv path="draft.txt" to="license_link"/>`],
+    ["mv-via-dir", "mv", `<mv path="here/LICENSE" to="freed.txt"/>`],
+    ["rm-via-dir", "rm", `<rm path="here/LICENSE"/>`],
+  ] as const) {
+    const done = await act(alias, [
+      `${line}\n<update status="102">x</update>`,
+      `<update status="422">cannot</update>`,
+    ]);
+    const [refused] = r.core.store.get({ runId: done.id, pattern: `log://turn_1/${tool}/*` });
+    assert.equal(refused!.status, 403, `${alias}: ${String(refused!.attributes.error)}`);
+    assert.match(String(refused!.attributes.error), /LICENSE.*readonly/, alias);
+  }
+  assert.equal(readFileSync(join(root, "LICENSE"), "utf8"), "MIT\n");
+  // Removing the link itself leaves what it names alone, so it is allowed.
+  const unlinked = await act("rm-link", [
+    `<rm path="license_link"/>\n<update status="200">removed</update>`,
+  ]);
+  assert.equal(unlinked.status, 200);
+  assert.equal(existsSync(join(root, "license_link")), false);
+  assert.equal(readFileSync(join(root, "LICENSE"), "utf8"), "MIT\n");
+  rmSync(join(root, "here"));
+  rmSync(join(root, "draft.txt"));
 });
 
 test("ask_user over the wire: the client's answer reaches the model; tools are callable through RPC too", async () => {

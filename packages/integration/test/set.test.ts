@@ -150,6 +150,44 @@ test("readonly files and every path escape are refused with 403; nothing outside
     assert.equal(existsSync(join(base, "outside", f)), false);
 });
 
+test("a symlink inside the project does not carry a write to a readonly file, proposed or accepted", async () => {
+  symlinkSync("package.json", join(root, "docs_link"));
+  symlinkSync(".", join(root, "here"));
+  for (const path of ["docs_link", "here/package.json"]) {
+    const done = await act(`ro-link-${path.length}`, [
+      `<set path="${path}">pwned</set>\n<update status="102">x</update>`,
+      `<update status="422">refused</update>`,
+    ]);
+    const [refused] = log(done, "log://turn_1/set/*");
+    assert.equal(refused!.status, 403, path);
+    assert.match(String(refused!.attributes.error), /package\.json.*readonly/, path);
+  }
+  // A link made after the proposal: the acceptance checks where the write lands now.
+  writeFileSync(join(root, "later.txt"), "plain\n");
+  r.llm.enqueue(
+    { content: `<set path="later.txt">pwned</set>\n<update status="102">x</update>` },
+    { content: `<update status="200">done</update>` },
+  );
+  const { run } = r.core.engine.submit({
+    projectId,
+    alias: "ro-later",
+    model: "fake",
+    mode: "act",
+    prompt: "edit",
+  });
+  assert.equal((await r.core.engine.settled(run.id)).status, 202);
+  rmSync(join(root, "later.txt"));
+  symlinkSync("package.json", join(root, "later.txt"));
+  const [pending] = r.core.store.get({ runId: run.id, state: "proposed" });
+  await r.core.engine.resolve(run.id, pending!.path, { decision: "accept" });
+  const accepted = r.core.store.getOne({ runId: run.id }, pending!.path)!;
+  assert.equal(accepted.state, "failed");
+  assert.match(String(accepted.attributes.error), /later\.txt leads to package\.json .*readonly/);
+  await r.core.engine.settled(run.id);
+  assert.equal(readFileSync(join(root, "package.json"), "utf8"), '{ "name": "demo" }\n');
+  for (const link of ["docs_link", "here", "later.txt"]) rmSync(join(root, link));
+});
+
 test("entries: <set> writes model-writable schemes with visibility and summary; a rejected file edit is not written", async () => {
   const done = await act(
     "entries",

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { RummyClient } from "@rummy/client";
+import WebSocket from "ws";
+import { RpcCallError, RummyClient } from "@rummy/client";
 import { definePlugin } from "@rummy/core";
 import { type RummyServer, serverToken, startServer } from "@rummy/server";
 import { type Rig, rig, runOnWire } from "../src/index.js";
@@ -255,6 +256,87 @@ describe("run lifecycle over the wire", () => {
     await done;
     assert.deepEqual(seen, []);
     await stranger.close();
+  });
+});
+
+describe("params at the boundary", () => {
+  const invalidParams = (why: RegExp) => (error: unknown) => {
+    assert.ok(error instanceof RpcCallError, String(error));
+    assert.equal(error.code, -32602, error.message);
+    assert.match(error.message, why);
+    return true;
+  };
+
+  test("null is not absent: a null member that is not nullable is -32602, required or not", async () => {
+    const fresh = await RummyClient.connect(server.url, { token: serverToken(r.core)! });
+    await assert.rejects(
+      fresh.hello("it", r.root, { clientVersion: null }),
+      invalidParams(/clientVersion must not be null/),
+    );
+    await fresh.close();
+
+    r.llm.enqueue(
+      { content: `<ask_user>Go?</ask_user>\n<update status="102">asking</update>` },
+      { content: `<update status="200">went</update>` },
+    );
+    const proposed = client.waitFor<{ run: string; proposed: { path: string }[] }>(
+      "run/proposal",
+      (p) => p.run === "nulls",
+    );
+    const done = terminal("nulls");
+    await client.call("set", {
+      path: "run://nulls",
+      body: "ask",
+      attributes: { model: "fake", mode: "act" },
+    });
+    const {
+      proposed: [p],
+    } = await proposed;
+    await assert.rejects(
+      client.call("set", { run: "nulls", path: p!.path, state: null }),
+      invalidParams(/state must not be null/),
+    );
+    const [pending] = await client.call<any[]>("getEntries", { run: "nulls", pattern: p!.path });
+    assert.equal(pending.state, "proposed", "a null state decides nothing");
+    await client.call("set", { run: "nulls", path: p!.path, state: "resolved", body: "yes" });
+    assert.equal((await done).status, 200);
+  });
+
+  test("params nested too deep are -32602, not an internal error; the server stays up", async () => {
+    const socket = new WebSocket(server.url, {
+      headers: { authorization: `Bearer ${serverToken(r.core)!}` },
+    });
+    await new Promise((res, rej) => socket.once("open", res).once("error", rej));
+    const replies = new Map<number, { error?: { code: number; message: string } }>();
+    socket.on("message", (data) => {
+      const frame = JSON.parse(data.toString());
+      if (typeof frame.id === "number") replies.set(frame.id, frame);
+    });
+    const reply = async (id: number) => {
+      while (!replies.has(id)) await new Promise((res) => setTimeout(res, 10));
+      return replies.get(id)!;
+    };
+    socket.send(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "rummy/hello",
+        params: { name: "it", projectRoot: r.root, token: serverToken(r.core) },
+      }),
+    );
+    assert.equal((await reply(1)).error, undefined);
+    // Written by hand: the frames are deeper than JSON.stringify is happy with.
+    for (const depth of [1000, 5000, 100_000]) {
+      const deep = `${"[".repeat(depth)}${"]".repeat(depth)}`;
+      socket.send(
+        `{"jsonrpc":"2.0","id":${depth},"method":"set","params":{"path":"known://deep","body":"b","attributes":{"a":${deep}}}}`,
+      );
+      const { error } = await reply(depth);
+      assert.equal(error?.code, -32602, `depth ${depth}: ${JSON.stringify(error)}`);
+      assert.match(error!.message, /attributes nests deeper than 64 levels/);
+    }
+    socket.close();
+    assert.deepEqual(await client.call("ping"), {}, "still answering");
   });
 });
 

@@ -237,6 +237,34 @@ export function serverPrivate(home: string, root: string): (relativePath: string
   return (path) => path === prefix || path.startsWith(`${prefix}/`);
 }
 
+/**
+ * Refuses (403) a change to a readonly path, as named or where the change
+ * really lands: a symlink inside the project (`docs -> protected.txt`) must
+ * not carry a write to a readonly file. `followLast` as for `realTarget`
+ * (false when the change acts on a final symlink itself, as rm and mv do).
+ */
+export function refuseReadonly(
+  readonly: (relativePath: string) => boolean,
+  root: string,
+  requested: string,
+  options: { followLast?: boolean } = {},
+): void {
+  const realRoot = realpathSync(root);
+  const absolute = lexical(realRoot, requested);
+  const named = projectPath(realRoot, absolute);
+  if (readonly(named)) throw new RummyError(403, `${named} is readonly`);
+  const target = projectPath(
+    realRoot,
+    walk(realRoot, absolute, requested, options.followLast ?? true),
+  );
+  if (target !== named && readonly(target))
+    throw new RummyError(403, `${named} leads to ${target} through a symlink, and it is readonly`);
+}
+
+function projectPath(realRoot: string, absolute: string): string {
+  return relative(realRoot, absolute).split(sep).join("/");
+}
+
 /** Refuses (403) a write to the server's own files; see `serverPrivate`. */
 export function refuseServerPrivate(home: string, root: string, requested: string): void {
   const target = relative(realpathSync(root), realTarget(root, requested)).split(sep).join("/");

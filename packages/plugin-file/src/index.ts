@@ -7,6 +7,7 @@ export {
   copyInside,
   moveInside,
   realTarget,
+  refuseReadonly,
   refuseServerPrivate,
   removeInside,
   serverPrivate,

@@ -15,6 +15,7 @@ import {
   copyInside,
   moveInside,
   realTarget,
+  refuseReadonly,
   refuseServerPrivate,
   removeInside,
 } from "./confine.js";
@@ -41,8 +42,9 @@ function checkStep(
   if (to !== null) confine(root, to);
   if (op !== "cp") refuseServerPrivate(home, root, from);
   if (to !== null) refuseServerPrivate(home, root, to);
-  if (op !== "cp" && readonly(from)) throw new RummyError(403, `${from} is readonly`);
-  if (to !== null && readonly(to)) throw new RummyError(403, `${to} is readonly`);
+  // rm and mv act on a final symlink itself; a destination is written through it.
+  if (op !== "cp") refuseReadonly(readonly, root, from, { followLast: false });
+  if (to !== null) refuseReadonly(readonly, root, to);
 }
 
 function readonlyIn(core: RummyCore, projectId: number): (path: string) => boolean {

@@ -24,6 +24,7 @@ import {
   copyInside,
   moveInside,
   realTarget,
+  refuseReadonly,
   removeInside,
   writeInside,
 } from "../src/index.js";
@@ -65,6 +66,30 @@ test("every escape is a 403: .., absolute, sibling prefix, symlinked dir or file
   refused("linkdir/new-file.txt", /symlink/);
   refused("link.txt", /symlink/);
   refused("src/a\0.ts", /NUL/);
+});
+
+test("refuseReadonly: a readonly file is refused as named and where a symlink inside the project leads", () => {
+  const work = join(root, "ro");
+  mkdirSync(join(work, "locked"), { recursive: true });
+  writeFileSync(join(work, "protected.txt"), "keep");
+  symlinkSync("protected.txt", join(work, "alias.txt"));
+  symlinkSync("locked", join(work, "door"));
+  const readonly = (path: string) => path === "ro/protected.txt" || path.startsWith("ro/locked/");
+  const refuses = (path: string, why: RegExp, options?: { followLast?: boolean }) =>
+    assert.throws(
+      () => refuseReadonly(readonly, root, path, options),
+      (e: unknown) => e instanceof RummyError && e.status === 403 && why.test(e.message),
+      path,
+    );
+  refuses("ro/protected.txt", /^ro\/protected\.txt is readonly$/);
+  refuses("ro/./protected.txt", /^ro\/protected\.txt is readonly$/);
+  refuses("ro/alias.txt", /ro\/alias\.txt leads to ro\/protected\.txt .*readonly/);
+  refuses("ro/door/new.txt", /leads to ro\/locked\/new\.txt .*readonly/);
+  refuses("ro/door/new.txt", /readonly/, { followLast: false });
+  // Acting on the link itself (rm, mv of the link) leaves the file it names alone.
+  refuseReadonly(readonly, root, "ro/alias.txt", { followLast: false });
+  refuseReadonly(readonly, root, "ro/other.txt");
+  rmSync(work, { recursive: true, force: true });
 });
 
 test("atomic writes replace content whole and leave no temp files", () => {

@@ -10,6 +10,7 @@ import { readShared, type RpcShared } from "./shared.js";
 import { registerTools } from "./tools.js";
 
 export { RUMMY_PROTOCOL_VERSION } from "./handshake.js";
+export { allowedProjectParents, resolveProjectRoot } from "./project-root.js";
 
 /** The areas of the protocol, each registering its own methods (the README's "Layout" says which). */
 const AREAS: readonly ((ctx: PluginContext, shared: RpcShared) => void)[] = [

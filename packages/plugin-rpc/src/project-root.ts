@@ -29,30 +29,34 @@ export function allowedProjectParents(raw: string | undefined): string[] | null 
  * A project root as the server will use it: an existing directory, resolved
  * through symlinks, inside an allowed parent. `/` and the user's home
  * directory are refused unless listed themselves — a project there exposes
- * every file the user has.
+ * every file the user has. `name` is what the refusals call the root (the
+ * method and parameter it came from).
  */
-export function resolveProjectRoot(root: string, allowed: readonly string[] | null): string {
-  if (!isAbsolute(root))
-    throw new RummyError(400, "rummy/hello: projectRoot must be an absolute path");
+export function resolveProjectRoot(
+  root: string,
+  allowed: readonly string[] | null,
+  name = "rummy/hello: projectRoot",
+): string {
+  if (!isAbsolute(root)) throw new RummyError(400, `${name} must be an absolute path`);
   let real: string;
   try {
     real = realpathSync(root);
   } catch {
-    throw new RummyError(400, `rummy/hello: projectRoot ${root} does not exist`);
+    throw new RummyError(400, `${name} ${root} does not exist`);
   }
   if (!statSync(real).isDirectory())
-    throw new RummyError(400, `rummy/hello: projectRoot ${root} is not a directory`);
+    throw new RummyError(400, `${name} ${root} is not a directory`);
   const listed = allowed?.includes(real) ?? false;
   if (!listed && (real === sep || real === realHome())) {
     throw new RummyError(
       403,
-      `rummy/hello: projectRoot ${real} is refused (the filesystem root or your home directory); open a project folder, or list it in RUMMY_PROJECT_ROOTS`,
+      `${name} ${real} is refused (the filesystem root or your home directory); open a project folder, or list it in RUMMY_PROJECT_ROOTS`,
     );
   }
   if (allowed && !allowed.some((parent) => within(parent, real))) {
     throw new RummyError(
       403,
-      `rummy/hello: projectRoot ${real} is outside RUMMY_PROJECT_ROOTS (${allowed.join(delimiter)})`,
+      `${name} ${real} is outside RUMMY_PROJECT_ROOTS (${allowed.join(delimiter)})`,
     );
   }
   return real;

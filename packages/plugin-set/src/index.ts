@@ -10,7 +10,13 @@ import {
   RummyError,
   type Visibility,
 } from "@rummy/core";
-import { confine, isReadonly, refuseServerPrivate, writeInside } from "@rummy/plugin-file";
+import {
+  confine,
+  isReadonly,
+  refuseReadonly,
+  refuseServerPrivate,
+  writeInside,
+} from "@rummy/plugin-file";
 import { createTwoFilesPatch } from "diff";
 import { applyEdit, type ParsedEdit, parseEdit } from "@rummy/plugin-hedberg";
 
@@ -54,8 +60,7 @@ export default definePlugin({
         const absolute = confine(turn.projectRoot, path);
         refuseServerPrivate(core.home, turn.projectRoot, path);
         const relativePath = relative(turn.projectRoot, absolute).split("\\").join("/");
-        if (isReadonly(core, turn.projectId, relativePath))
-          throw new RummyError(403, `${relativePath} is readonly`);
+        refuseReadonly((p) => isReadonly(core, turn.projectId, p), turn.projectRoot, path);
         const exists = existsSync(absolute);
         const before = exists ? readFileSync(absolute, "utf8") : "";
         const edit = parseEdit(call.body, call.attributes);
@@ -100,8 +105,7 @@ export default definePlugin({
       // Checked again at acceptance: constraints or links may have changed since the proposal.
       confine(root, relativePath);
       refuseServerPrivate(core.home, root, relativePath);
-      if (isReadonly(core, event.projectId, relativePath))
-        throw new RummyError(403, `${relativePath} is readonly`);
+      refuseReadonly((p) => isReadonly(core, event.projectId, p), root, relativePath);
       writeInside(root, relativePath, event.body);
       core.store.set({
         projectId: event.projectId,

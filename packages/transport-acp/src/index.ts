@@ -35,6 +35,7 @@ import {
   type StoreChange,
   TERMINAL_RUN_STATUSES,
 } from "@rummy/core";
+import { allowedProjectParents, resolveProjectRoot } from "@rummy/plugin-rpc";
 import {
   runApproved,
   SERVER_SHELL_CONFIG,
@@ -94,7 +95,8 @@ export interface AcpServeOptions {
  * rummy as an ACP agent. `acpPlugin()` must be among the core's plugins
  * (it subscribes to the engine's events); `serve(stream)` then answers an
  * editor over a byte stream pair — stdio in `rummy acp`. Sessions are runs
- * of the project rooted at the session's cwd; they live in the store, so a
+ * of the project rooted at the session's cwd (resolved through symlinks and
+ * held to RUMMY_PROJECT_ROOTS, as `rummy/hello` is); they live in the store, so a
  * disconnect loses nothing that was written.
  */
 export class AcpAgent {
@@ -102,6 +104,7 @@ export class AcpAgent {
   readonly #byRun = new Map<number, Session>();
   #ctx: PluginContext | null = null;
   #shellLimits: ServerShellLimits | null = null;
+  #projectParents: readonly string[] | null = null;
   readonly #running = new Map<string, AbortController>();
 
   /** The plugin half: hooks into the engine's events for the runs of ACP sessions. */
@@ -142,14 +145,19 @@ export class AcpAgent {
         };
       })
       .onRequest("session/new", async ({ params, client }) => {
-        if (!isAbsolute(params.cwd))
-          throw RequestError.invalidParams({ cwd: params.cwd }, "cwd must be an absolute path");
-        const project = projectFor(core, params.cwd);
+        // The rule rummy/hello applies: RUMMY_PROJECT_ROOTS, and never `/` or the home folder itself.
+        let cwd: string;
+        try {
+          cwd = resolveProjectRoot(params.cwd, this.#projectParents, "session/new: cwd");
+        } catch (error) {
+          throw RequestError.invalidParams({ cwd: params.cwd }, errorMessage(error));
+        }
+        const project = projectFor(core, cwd);
         if (params.mcpServers?.length) {
           // Handed to @rummy/plugin-mcp through the event bus (when it is loaded).
           try {
             await ctx.emit(MCP_ADD_SERVERS, {
-              root: params.cwd,
+              root: cwd,
               mcpServers: mcpServersConfig(params.mcpServers),
               source: "session/new mcpServers",
             });
@@ -171,7 +179,7 @@ export class AcpAgent {
           runId: run.id,
           alias: run.alias,
           projectId: project.id,
-          cwd: params.cwd,
+          cwd,
           client,
           capabilities,
           allowed: new Set(),
@@ -250,6 +258,8 @@ export class AcpAgent {
     this.#ctx = ctx;
     const core = ctx.core;
     this.#shellLimits = serverShellLimits(ctx.readConfig(SERVER_SHELL_CONFIG));
+    // Read at boot, as plugin-rpc does: a bad list stops `rummy acp` instead of admitting any folder.
+    this.#projectParents = allowedProjectParents(core.env.RUMMY_PROJECT_ROOTS);
 
     ctx.on<RunProgressEvent>(ENGINE_EVENTS.runProgress, (event) => {
       const session = this.#byRun.get(event.runId);

@@ -6,7 +6,9 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
@@ -63,6 +65,7 @@ interface Editor {
 /** Starts `rummy acp` as a child and connects the ACP SDK's client side to its stdio, as an editor does. */
 function startEditor(options: {
   decide: (request: RequestPermissionRequest) => string | "hang";
+  env?: Record<string, string>;
 }): Editor {
   const child = spawn(process.execPath, [RUMMY, "acp"], {
     cwd: project,
@@ -76,6 +79,7 @@ function startEditor(options: {
       RUMMY_MODEL: "fake",
       RUMMY_RETRY_ATTEMPTS: "1",
       RUMMY_LOG_LEVEL: "warn",
+      ...options.env,
     },
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -122,6 +126,15 @@ function startEditor(options: {
 }
 
 async function initialize(editor: Editor): Promise<string> {
+  await handshake(editor);
+  const session = await editor.connection.agent.request("session/new", {
+    cwd: project,
+    mcpServers: [],
+  });
+  return session.sessionId;
+}
+
+async function handshake(editor: Editor): Promise<void> {
   const init = await editor.connection.agent.request("initialize", {
     protocolVersion: PROTOCOL_VERSION,
     clientCapabilities: { fs: { readTextFile: true, writeTextFile: true } },
@@ -129,11 +142,6 @@ async function initialize(editor: Editor): Promise<string> {
   });
   assert.equal(init.protocolVersion, PROTOCOL_VERSION);
   assert.equal(init.agentInfo?.name, "rummy");
-  const session = await editor.connection.agent.request("session/new", {
-    cwd: project,
-    mcpServers: [],
-  });
-  return session.sessionId;
 }
 
 const text = (updates: SessionUpdate[], kind: "agent_message_chunk" | "agent_thought_chunk") =>
@@ -304,6 +312,69 @@ describe("rummy acp driven by the ACP SDK's client", () => {
       llm.clear();
       editor.child.stdin!.end();
       await editor.exited;
+    }
+  });
+
+  test("session/new holds cwd to the rule rummy/hello does: not / or the home folder, only RUMMY_PROJECT_ROOTS; a link is its real path", async () => {
+    const base = realpathSync(mkdtempSync(join(tmpdir(), "rummy-acp-roots-")));
+    const allowed = join(base, "allowed");
+    const inside = join(allowed, "proj");
+    const outside = join(base, "outside");
+    const fakeHome = join(base, "home");
+    for (const dir of [inside, outside, fakeHome]) mkdirSync(dir, { recursive: true });
+    symlinkSync(inside, join(outside, "link-to-proj"));
+    const refused = (error: unknown, why: RegExp) => {
+      const e = error as { code?: number; message?: string; data?: unknown };
+      assert.equal(e.code, -32602, JSON.stringify(e));
+      assert.match(`${e.message} ${JSON.stringify(e.data)}`, why);
+      return true;
+    };
+    const newSession = (editor: Editor, cwd: string) =>
+      editor.connection.agent.request("session/new", { cwd, mcpServers: [] });
+    const open = startEditor({ decide: () => "reject_once", env: { HOME: fakeHome } });
+    try {
+      await handshake(open);
+      await assert.rejects(newSession(open, "/"), (e) =>
+        refused(e, /filesystem root or your home/),
+      );
+      await assert.rejects(newSession(open, fakeHome), (e) =>
+        refused(e, /filesystem root or your home/),
+      );
+    } finally {
+      open.child.stdin!.end();
+      await open.exited;
+    }
+    llm.clear();
+    llm.enqueue(
+      { content: `<set path="hello.txt">hi</set>\n<update status="102">writing</update>` },
+      { content: `<update status="200">written</update>` },
+    );
+    const editor = startEditor({
+      decide: () => "allow_once",
+      env: { RUMMY_PROJECT_ROOTS: allowed },
+    });
+    try {
+      await handshake(editor);
+      for (const cwd of [outside, join(allowed, "..")])
+        await assert.rejects(newSession(editor, cwd), (e) =>
+          refused(e, /outside RUMMY_PROJECT_ROOTS/),
+        );
+      const { sessionId } = await newSession(editor, join(outside, "link-to-proj"));
+      const result = await editor.connection.agent.request("session/prompt", {
+        sessionId,
+        prompt: [{ type: "text", text: "write hello" }],
+      });
+      assert.equal(result.stopReason, "end_turn");
+      const diff = editor.permissions[0]?.toolCall.content?.find((c) => c.type === "diff") as
+        | { path: string }
+        | undefined;
+      assert.equal(diff?.path, join(inside, "hello.txt"), "the session's root is the real path");
+      assert.equal(readFileSync(join(inside, "hello.txt"), "utf8"), "hi");
+    } finally {
+      llm.clear();
+      editor.child.stdin!.end();
+      await editor.exited;
+      rmSync(base, { recursive: true, force: true });
     }
   });
 
