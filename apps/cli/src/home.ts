@@ -31,8 +31,9 @@ export function resolveHomePath(shellEnv: Environment): string {
 export function openHome(shellEnv: Environment = process.env): Home {
   const path = resolveHomePath(shellEnv);
   const created = !existsSync(path);
+  // The home holds the token and the database: a folder made here is the user's alone.
   for (const dir of [path, join(path, "plugins"), join(path, "skills"), join(path, "personas")]) {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   const example = join(path, ".env.example");
   if (!existsSync(example)) writeFileSync(example, ENV_EXAMPLE);

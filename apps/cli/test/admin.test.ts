@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { rummy, tempHome } from "./helpers.js";
@@ -17,6 +17,9 @@ test("first run creates the home with a commented .env.example", async () => {
   assert.match(example, /RUMMY_MODEL_/);
   for (const dir of ["plugins", "skills", "personas"])
     assert.ok(existsSync(join(home, "fresh", dir)));
+  // The home holds the token and the database: only its owner may enter it.
+  assert.equal(statSync(join(home, "fresh")).mode & 0o777, 0o700);
+  assert.equal(statSync(join(home, "fresh", "rummy.db")).mode & 0o777, 0o600);
 });
 
 test("models add, list (with env models) and remove", async () => {
