@@ -421,7 +421,7 @@ describe("tokens and binding", () => {
     const guarded = await startServer({ core, port: 0, token: "s3cret" });
     try {
       core.rpcLog.flush();
-      const before = core.rpcLog.recent(1)[0]?.id ?? 0;
+      const before = (core.rpcLog.recent(1)[0]?.id as number | undefined) ?? 0;
       const stranger = await raw(guarded.url);
       const closed = new Promise<number>((r) => stranger.socket.once("close", (code) => r(code)));
       const big = "x".repeat(20_000);
