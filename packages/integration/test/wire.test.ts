@@ -338,6 +338,33 @@ describe("params at the boundary", () => {
     socket.close();
     assert.deepEqual(await client.call("ping"), {}, "still answering");
   });
+
+  test("a body filter past 4,096 characters is -32602 on every method that takes one, not SQLite's internal error", async () => {
+    r.llm.enqueue({ content: `<update status="200">ok</update>` });
+    await client.call("set", {
+      path: "run://filters",
+      body: "hi",
+      attributes: { model: "fake", mode: "ask" },
+    });
+    await r.core.engine.settled(r.core.runs.byAlias(r.projectId, "filters")!.id);
+    const long = "x".repeat(60_000);
+    for (const [method, params] of [
+      ["getEntries", { run: "filters", pattern: "*", bodyFilter: long }],
+      ["get", { run: "filters", path: "*", bodyFilter: long }],
+      ["rm", { run: "filters", path: "*", bodyFilter: long }],
+      [
+        "set",
+        { run: "filters", path: "*", pattern: true, visibility: "archived", bodyFilter: long },
+      ],
+    ] as const) {
+      await assert.rejects(client.call(method, params), invalidParams(/bodyFilter/), method);
+    }
+    const fits = "x".repeat(4_096);
+    assert.deepEqual(
+      await client.call("getEntries", { run: "filters", pattern: "*", bodyFilter: fits }),
+      [],
+    );
+  });
 });
 
 describe("tool fallback", () => {

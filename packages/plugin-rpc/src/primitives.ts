@@ -10,7 +10,15 @@ import {
   type WriteResult,
 } from "@rummy/core";
 import { isRunPath, pendingProposal, resolveProposal, setRun } from "./runs.js";
-import { outcome, type RpcShared, runParam, STATES, type SetParams, VISIBILITY } from "./shared.js";
+import {
+  bodyFilterParam,
+  outcome,
+  type RpcShared,
+  runParam,
+  STATES,
+  type SetParams,
+  VISIBILITY,
+} from "./shared.js";
 
 /**
  * The store verbs on entries, written as the `client` tier: `set`, `get`,
@@ -55,10 +63,7 @@ export function registerPrimitives(ctx: PluginContext, _shared: RpcShared): void
       },
       append: { type: "boolean", description: "append body instead of replacing it" },
       pattern: { type: "boolean", description: "treat path as a glob and update every match" },
-      bodyFilter: {
-        type: "string",
-        description: "with pattern: only entries whose body matches",
-      },
+      bodyFilter: bodyFilterParam("with pattern: only entries whose body matches"),
     },
     handler: (params: SetParams, call) => dispatchSet(core, params, call),
   });
@@ -74,7 +79,7 @@ export function registerPrimitives(ctx: PluginContext, _shared: RpcShared): void
         maxLength: 2048,
         description: "entry path or glob",
       },
-      bodyFilter: { type: "string", description: "narrow pattern matches by body content" },
+      bodyFilter: bodyFilterParam("narrow pattern matches by body content"),
       visibility: {
         type: "string",
         enum: VISIBILITY,
@@ -112,7 +117,7 @@ export function registerPrimitives(ctx: PluginContext, _shared: RpcShared): void
         maxLength: 2048,
         description: "entry path or glob",
       },
-      bodyFilter: { type: "string", description: "narrow pattern matches by body content" },
+      bodyFilter: bodyFilterParam("narrow pattern matches by body content"),
     },
     handler: (params: { run: string; path: string; bodyFilter?: string }, call) => {
       const run = runForCall(core.runs, call, params.run);

@@ -6,7 +6,15 @@ import {
   serializedResult,
   type Visibility,
 } from "@rummy/core";
-import { limitParams, projectOf, type RpcShared, runParam, STATES, VISIBILITY } from "./shared.js";
+import {
+  bodyFilterParam,
+  limitParams,
+  projectOf,
+  type RpcShared,
+  runParam,
+  STATES,
+  VISIBILITY,
+} from "./shared.js";
 import {
   entryRow,
   historyOf,
@@ -36,7 +44,7 @@ export function registerQueries(ctx: PluginContext, _shared: RpcShared): void {
       scheme: { type: "string", description: "filter by scheme" },
       state: { type: "string", enum: STATES, description: "filter by state" },
       visibility: { type: "string", enum: VISIBILITY, description: "filter by visibility" },
-      bodyFilter: { type: "string", description: "filter by body content (substring or glob)" },
+      bodyFilter: bodyFilterParam("filter by body content (substring or glob)"),
       withBody: { type: "boolean", description: "include bodies (default false)" },
       since: { type: "integer", min: 0, description: "only entries with id > since" },
       limit: { type: "integer", min: 0, description: "cap the count" },

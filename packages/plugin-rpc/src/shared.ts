@@ -45,6 +45,13 @@ export interface SetParams {
 }
 
 export const runParam = { type: "string", required: true, description: "run alias" } as const;
+
+/**
+ * A filter on entry bodies (a substring or glob). SQLite refuses LIKE/GLOB patterns past 50,000
+ * bytes as an internal error; the wire caps it far below that, with a clear -32602.
+ */
+export const bodyFilterParam = (description: string) =>
+  ({ type: "string", maxLength: 4096, description }) as const;
 export const limitParams: ParamsSchema = {
   limit: { type: "integer", min: 0, description: "max results" },
   offset: { type: "integer", min: 0, description: "skip the first N results" },
