@@ -2,19 +2,19 @@ import { ConfigError, type ConfigSpec, type Env, validateEnvironment } from "@ru
 import { ENGINE_CONFIG } from "@rummy/engine";
 import { SERVER_SHELL_CONFIG } from "@rummy/plugin-yolo";
 import { HTTP_PROVIDER_CONFIG } from "@rummy/provider-kit";
-import { readServerConfig, SERVER_CONFIG } from "@rummy/server";
+import { readServerConfig } from "@rummy/server";
 
 /**
  * The settings every command checks before it starts, besides the core's own:
- * the engine's limits, the bundled HTTP providers' shared settings, the
- * commands the server runs itself, and the transport's. Other bundled plugins
- * check their own keys as they load (a bad one fails that plugin).
+ * the engine's limits, the bundled HTTP providers' shared settings and the
+ * commands the server runs itself; the transport's are read by
+ * `readServerConfig` below. Other bundled plugins check their own keys as
+ * they load (a bad one fails that plugin).
  */
 export const CHECKED_CONFIG: readonly ConfigSpec[] = [
   ...ENGINE_CONFIG,
   ...HTTP_PROVIDER_CONFIG,
   ...SERVER_SHELL_CONFIG,
-  ...SERVER_CONFIG,
 ];
 
 /** Every problem with those settings, one line per bad key (none: all is well). */
@@ -29,7 +29,8 @@ export function configProblems(env: Env): string[] {
     }
   };
   collect(() => validateEnvironment(env, CHECKED_CONFIG));
-  // What the spec cannot say (each allowed origin's form, which port wins), read as the server reads it.
+  // The transport's settings (SERVER_CONFIG, each allowed origin's form, which port wins), read as
+  // the server reads them.
   collect(() => readServerConfig(env));
   return [...problems];
 }
